@@ -1,0 +1,136 @@
+"""Reading files into llama-index Documents: text, Markdown, PDF (per page), HTML, DOCX."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from pathlib import Path
+
+from llama_index.core import Document
+
+from index.errors import DocumentError, MissingPathError
+
+TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
+SUPPORTED_SUFFIXES = TEXT_SUFFIXES | {".pdf", ".html", ".htm", ".docx"}
+
+
+def file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def find_files(paths: Iterable[str | Path]) -> tuple[list[Path], list[tuple[Path, str]]]:
+    """Expand folders into supported files; return (files, skipped-with-reason)."""
+    files: list[Path] = []
+    skipped: list[tuple[Path, str]] = []
+    for raw in paths:
+        path = Path(raw).expanduser()
+        if not path.exists():
+            raise MissingPathError(f"{raw}: no such file or folder. Check the path and try again.")
+        if path.is_dir():
+            files.extend(
+                child.resolve()
+                for child in sorted(path.rglob("*"))
+                if child.is_file()
+                and not child.name.startswith(".")
+                and child.suffix.lower() in SUPPORTED_SUFFIXES
+            )
+        elif path.suffix.lower() in SUPPORTED_SUFFIXES:
+            files.append(path.resolve())
+        else:
+            skipped.append(
+                (
+                    path,
+                    f"unsupported file type {path.suffix or '(none)'}; "
+                    f"supported: {', '.join(sorted(SUPPORTED_SUFFIXES))}",
+                )
+            )
+    return sorted(set(files)), skipped
+
+
+def _read_text(path: Path) -> str:
+    # Read by hand rather than with SimpleDirectoryReader: it decodes with errors="ignore",
+    # which would silently index garbage from binary or mis-encoded files.
+    data = path.read_bytes()
+    if b"\x00" in data[:8192]:
+        raise DocumentError(str(path), "looks like a binary file, not text")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise DocumentError(
+            str(path), f"is not valid UTF-8 (bad byte at offset {exc.start}); save it as UTF-8"
+        ) from exc
+
+
+def _read_pdf(path: Path) -> list[tuple[str, int | None]]:
+    from llama_index.readers.file import PDFReader
+
+    try:
+        docs = PDFReader(return_full_document=False).load_data(path)
+    except Exception as exc:
+        raise DocumentError(
+            str(path), f"cannot be read as PDF ({type(exc).__name__}: {exc})"
+        ) from exc
+    pages: list[tuple[str, int | None]] = []
+    for i, doc in enumerate(docs):
+        label = doc.metadata.get("page_label")
+        page = int(label) if str(label).isdigit() else i + 1
+        pages.append((doc.text, page))
+    return pages
+
+
+def _read_html(path: Path) -> str:
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(_read_text(path), "html.parser")
+    for tag in soup(["script", "style", "noscript", "template"]):
+        tag.decompose()
+    return soup.get_text("\n")
+
+
+def _read_docx(path: Path) -> str:
+    from llama_index.readers.file import DocxReader
+
+    try:
+        docs = DocxReader().load_data(path)
+    except Exception as exc:
+        raise DocumentError(
+            str(path), f"cannot be read as DOCX ({type(exc).__name__}: {exc})"
+        ) from exc
+    return "\n".join(d.text for d in docs)
+
+
+def load_file(path: Path) -> list[Document]:
+    """The file's text as Documents (one per PDF page), or DocumentError saying why not."""
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".pdf":
+            pages = _read_pdf(path)
+        elif suffix in (".html", ".htm"):
+            pages = [(_read_html(path), None)]
+        elif suffix == ".docx":
+            pages = [(_read_docx(path), None)]
+        elif suffix in TEXT_SUFFIXES:
+            pages = [(_read_text(path), None)]
+        else:
+            raise DocumentError(str(path), f"unsupported file type {suffix or '(none)'}")
+    except OSError as exc:
+        raise DocumentError(str(path), f"cannot be read ({exc.strerror or exc})") from exc
+    docs = [
+        Document(
+            text=text,
+            metadata={
+                "source": str(path),
+                "title": path.name,
+                **({"page": page} if page is not None else {}),
+            },
+        )
+        for text, page in pages
+        if text.strip()
+    ]
+    if not docs:
+        raise DocumentError(str(path), "has no text to index (empty, or a scanned PDF?)")
+    return docs

@@ -1,0 +1,187 @@
+"""The Chroma store: chunk vectors plus a manifest of indexed files (path -> content hash)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from index.chunk import Chunk
+from index.errors import EmptyStoreError, ModelMismatchError, StoreUnavailableError
+from index.settings import IndexSettings
+
+# Chroma's own telemetry and default embedder both reach for the network; we pass vectors.
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+_FILES_SUFFIX = "__files"
+# Manifest rows carry no meaning as vectors, but Chroma insists every record has one.
+_NO_VECTOR = [0.0]
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its cosine similarity to the question."""
+
+    chunk: Chunk
+    score: float
+
+
+@dataclass(frozen=True)
+class FileRecord:
+    source: str
+    file_hash: str
+    chunks: int
+
+
+def _client(settings: IndexSettings) -> Any:
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    chroma_settings = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    if settings.chroma_url:
+        url = urlparse(settings.chroma_url)
+        try:
+            client = chromadb.HttpClient(
+                host=url.hostname or "127.0.0.1",
+                port=url.port or (443 if url.scheme == "https" else 8000),
+                ssl=url.scheme == "https",
+                settings=chroma_settings,
+            )
+            client.heartbeat()
+        except Exception as exc:
+            raise StoreUnavailableError(
+                f"Cannot reach the Chroma server at {settings.chroma_url} ({exc}). Start it "
+                "with `chroma run --path DIR --host 127.0.0.1`, or unset RAG_CHROMA_URL to use "
+                "the embedded store."
+            ) from exc
+        return client
+    try:
+        settings.store_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(settings.store_dir), settings=chroma_settings)
+    except Exception as exc:
+        raise StoreUnavailableError(
+            f"Cannot open the store at {settings.store_dir} ({exc}). Set RAG_STORE_DIR to a "
+            "writable directory."
+        ) from exc
+
+
+class Store:
+    """One collection of chunks, tagged with the embedding model that built it."""
+
+    def __init__(self, settings: IndexSettings, embed_model: str) -> None:
+        self.settings = settings
+        self.embed_model = embed_model
+        self._client = _client(settings)
+        self._chunks = self._client.get_or_create_collection(
+            name=settings.collection,
+            metadata={"hnsw:space": "cosine", "embed_model": embed_model},
+            embedding_function=None,
+        )
+        self._files = self._client.get_or_create_collection(
+            name=settings.collection + _FILES_SUFFIX, embedding_function=None
+        )
+        built_with = (self._chunks.metadata or {}).get("embed_model")
+        if built_with and built_with != embed_model and self._chunks.count() > 0:
+            raise ModelMismatchError(
+                f"The store at {self.location} was built with embedding model {built_with!r}, "
+                f"but {embed_model!r} is configured. Set RAG_EMBED_MODEL={built_with}, or "
+                "index into a new store (RAG_STORE_DIR) with the new model."
+            )
+
+    @property
+    def location(self) -> str:
+        return self.settings.chroma_url or str(self.settings.store_dir)
+
+    # --- manifest -------------------------------------------------------------------------
+    def files(self) -> dict[str, FileRecord]:
+        """Every indexed file, by source path."""
+        got = self._files.get(include=["metadatas"])
+        records = {}
+        for source, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
+            records[source] = FileRecord(source, str(meta["file_hash"]), int(meta["chunks"]))
+        return records
+
+    def count_chunks(self) -> int:
+        return int(self._chunks.count())
+
+    # --- writes: each step is idempotent so a killed run can simply be repeated ------------
+    def put_file(
+        self, source: str, file_hash: str, chunks: list[Chunk], vectors: np.ndarray
+    ) -> None:
+        """Replace whatever the store holds for `source` with these chunks."""
+        # New chunks first: their ids carry the content hash, so they never collide with the
+        # old version, and the file stays answerable at every moment of the swap.
+        batch = 512
+        for i in range(0, len(chunks), batch):
+            part = chunks[i : i + batch]
+            self._chunks.upsert(
+                ids=[c.id for c in part],
+                embeddings=vectors[i : i + batch].tolist(),
+                documents=[c.text for c in part],
+                metadatas=[c.metadata() for c in part],
+            )
+        self._chunks.delete(where={"$and": [{"source": source}, {"file_hash": {"$ne": file_hash}}]})
+        # The manifest is written last: until then a rerun sees the file as changed and redoes it.
+        self._files.upsert(
+            ids=[source],
+            embeddings=[_NO_VECTOR],
+            metadatas=[{"file_hash": file_hash, "chunks": len(chunks)}],
+        )
+
+    def delete_file(self, source: str) -> None:
+        self._chunks.delete(where={"source": source})
+        self._files.delete(ids=[source])
+
+    # --- reads ----------------------------------------------------------------------------
+    def require_documents(self) -> None:
+        if self.count_chunks() == 0:
+            raise EmptyStoreError(
+                f"The store at {self.location} is empty. Add documents first: "
+                "rag index PATH (for example: rag index seeds)"
+            )
+
+    def search(self, vector: np.ndarray, k: int) -> list[Hit]:
+        """The k chunks nearest to `vector`, best first."""
+        n = min(k, self.count_chunks())
+        if n == 0:
+            return []
+        res = self._chunks.query(
+            query_embeddings=[vector.tolist()],
+            n_results=n,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            Hit(_to_chunk(cid, doc, meta), 1.0 - float(dist))
+            for cid, doc, meta, dist in zip(
+                res["ids"][0],
+                res["documents"][0],
+                res["metadatas"][0],
+                res["distances"][0],
+                strict=False,
+            )
+        ]
+
+    def chunks_of(self, source: str) -> list[Chunk]:
+        got = self._chunks.get(where={"source": source}, include=["documents", "metadatas"])
+        chunks = [
+            _to_chunk(cid, doc, meta)
+            for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=False)
+        ]
+        return sorted(chunks, key=lambda c: (c.page or 0, c.start))
+
+
+def _to_chunk(cid: str, text: str, meta: Any) -> Chunk:
+    page = int(meta.get("page", -1))
+    return Chunk(
+        id=cid,
+        text=text,
+        source=str(meta["source"]),
+        title=str(meta.get("title", "")),
+        page=page if page >= 0 else None,
+        start=int(meta.get("start", 0)),
+        end=int(meta.get("end", 0)),
+        file_hash=str(meta.get("file_hash", "")),
+    )

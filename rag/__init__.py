@@ -1,0 +1,58 @@
+"""Answering layer: `query("question")` returns an Answer with numbered citations."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+
+from index.errors import EmptyStoreError, ModelMismatchError, RagError
+from rag.engine import Engine
+from rag.errors import BackendError, LLMUnavailableError, ModelUnavailableError, QuestionError
+from rag.prompt import CANNOT_ANSWER_PHRASE, NO_ANSWER_TEXT
+from rag.settings import RagSettings
+from rag.types import Answer, Citation, Source, Token
+
+_engines: dict[str, Engine] = {}
+_lock = threading.Lock()
+
+
+def get_engine(settings: RagSettings | None = None) -> Engine:
+    """The process-wide Engine for these settings (models load once, on first use)."""
+    settings = settings or RagSettings()
+    key = settings.model_dump_json()
+    with _lock:
+        if key not in _engines:
+            _engines[key] = Engine(settings)
+        return _engines[key]
+
+
+def query(question: str, settings: RagSettings | None = None) -> Answer:
+    """Answer `question` from the indexed documents, citing the passages used."""
+    return get_engine(settings).ask(question)
+
+
+def stream_query(question: str, settings: RagSettings | None = None) -> Iterator[Token | Answer]:
+    """Like `query`, but yields Tokens while the answer is written, then the Answer."""
+    return get_engine(settings).stream(question)
+
+
+__all__ = [
+    "CANNOT_ANSWER_PHRASE",
+    "NO_ANSWER_TEXT",
+    "Answer",
+    "BackendError",
+    "Citation",
+    "EmptyStoreError",
+    "Engine",
+    "LLMUnavailableError",
+    "ModelMismatchError",
+    "ModelUnavailableError",
+    "QuestionError",
+    "RagError",
+    "RagSettings",
+    "Source",
+    "Token",
+    "get_engine",
+    "query",
+    "stream_query",
+]

@@ -1,0 +1,66 @@
+"""Reading [n] markers out of an answer: keep the real ones, drop the invented ones."""
+
+from __future__ import annotations
+
+import re
+
+from rag.prompt import CANNOT_ANSWER_PHRASE
+
+_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+_ABSTAIN = re.compile(
+    r"^\W*(i\s+don'?t\s+know|i\s+do\s+not\s+know|the\s+(sources|documents)\s+do\s+not\s+"
+    r"(contain|answer|say|mention))",
+    re.IGNORECASE,
+)
+
+
+def is_abstention(answer: str) -> bool:
+    text = answer.replace("’", "'").strip()
+    return bool(_ABSTAIN.match(text)) or text.strip(' ."') == CANNOT_ANSWER_PHRASE
+
+
+def cited_numbers(answer: str) -> list[int]:
+    """Source numbers in order of first appearance."""
+    seen: dict[int, None] = {}
+    for match in _MARKER.finditer(answer):
+        for part in match.group(1).split(","):
+            seen.setdefault(int(part), None)
+    return list(seen)
+
+
+def renumber(answer: str, valid: set[int]) -> tuple[str, list[int]]:
+    """Drop markers that point at no source; number the rest 1.. in order of appearance.
+
+    Returns the new text and, for each new number, the original source number.
+    """
+    order = [n for n in cited_numbers(answer) if n in valid]
+    new_number = {old: new for new, old in enumerate(order, start=1)}
+
+    def replace(match: re.Match[str]) -> str:
+        kept = [new_number[int(p)] for p in match.group(1).split(",") if int(p) in new_number]
+        return "".join(f"[{n}]" for n in dict.fromkeys(kept))
+
+    text = _MARKER.sub(replace, answer)
+    text = re.sub(r"[ \t]+([.,;:!?])", r"\1", text)
+    text = re.sub(r"[ \t]{2,}", " ", text).strip()
+    return text, order
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def attribute(answer: str, evidence_texts: list[str]) -> int | None:
+    """For an answer with no markers: the source (1-based) sharing the most answer words.
+
+    Small models often answer right but forget the marker; a source that contains the
+    answer's distinctive words (names, numbers) is the one it was read from.
+    """
+    words = {w.lower() for w in _WORD.findall(answer) if len(w) >= 4 or w.isdigit()}
+    if not words:
+        return None
+    best, best_overlap = None, 0
+    for n, text in enumerate(evidence_texts, start=1):
+        overlap = len(words & {w.lower() for w in _WORD.findall(text)})
+        if overlap > best_overlap:
+            best, best_overlap = n, overlap
+    return best

@@ -1,0 +1,151 @@
+"""Answering: question -> retrieve -> select evidence -> prompt -> LLM -> cited Answer."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+
+from index import Embedder, Hit, open_store
+from rag import citations as cite
+from rag.errors import QuestionError
+from rag.evidence import Evidence, SentenceScorer, select_evidence
+from rag.grounding import is_grounded
+from rag.language import question_language
+from rag.llm import LLM, load_llm
+from rag.prompt import NO_ANSWER_TEXT, build_messages
+from rag.settings import RagSettings
+from rag.types import Answer, Citation, Source, Token
+
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+class Engine:
+    """Everything one configuration needs to answer: store, embedder, LLM (loaded lazily)."""
+
+    def __init__(
+        self,
+        settings: RagSettings | None = None,
+        *,
+        embedder: Embedder | None = None,
+        llm: LLM | None = None,
+    ) -> None:
+        self.settings = settings or RagSettings()
+        self.store, self.embedder = open_store(self.settings.index, embedder)
+        self._llm = llm
+        self._llm_lock = threading.Lock()
+        self._scorer = SentenceScorer(self.embedder)
+
+    @property
+    def llm(self) -> LLM:
+        with self._llm_lock:
+            if self._llm is None:
+                self._llm = load_llm(self.settings)
+            return self._llm
+
+    def clean_question(self, question: str) -> str:
+        text = _CONTROL.sub(" ", question or "").strip()
+        if not text:
+            raise QuestionError(
+                "The question is empty. Ask something about your documents, for example: "
+                'rag ask "What did Baykar acquire in Italy?"'
+            )
+        limit = self.settings.max_question_chars
+        if len(text) > limit:
+            raise QuestionError(
+                f"The question is {len(text)} characters long; the limit is {limit}. "
+                "Shorten it (or raise RAG_MAX_QUESTION_CHARS)."
+            )
+        return text
+
+    def retrieve(self, question: str) -> list[Hit]:
+        self.store.require_documents()
+        return self.store.search(self.embedder.embed_query(question), self.settings.top_k)
+
+    def evidence(self, question: str) -> list[Evidence]:
+        self.store.require_documents()
+        vector = self.embedder.embed_query(question)
+        hits = self.store.search(vector, self.settings.top_k)
+        return select_evidence(
+            vector,
+            hits,
+            self._scorer,
+            self.settings.evidence_passages,
+            self.settings.evidence_sentences,
+        )
+
+    def stream(self, question: str) -> Iterator[Token | Answer]:
+        """Yield Tokens as the LLM writes, then the final Answer (with parsed citations)."""
+        question = self.clean_question(question)
+        evidence = self._fit(question, self.evidence(question))
+        sources = [_source(n, ev) for n, ev in enumerate(evidence, start=1)]
+        messages = build_messages(question, evidence, question_language(question))
+        pieces: list[str] = []
+        for piece in self.llm.stream(messages, self.settings.max_answer_tokens):
+            pieces.append(piece)
+            yield Token(piece)
+        yield _finish("".join(pieces), question, sources)
+
+    def ask(self, question: str) -> Answer:
+        answer = None
+        for event in self.stream(question):
+            if isinstance(event, Answer):
+                answer = event
+        assert answer is not None
+        return answer
+
+    def _fit(self, question: str, evidence: list[Evidence]) -> list[Evidence]:
+        """Drop the weakest evidence until the prompt fits the model's context window."""
+        budget = self.llm.context_window - self.settings.max_answer_tokens - 64
+        while evidence:
+            messages = build_messages(question, evidence, "English")
+            used = sum(self.llm.count_tokens(m["content"]) for m in messages)
+            if used <= budget:
+                break
+            evidence = evidence[:-1]
+        return evidence
+
+
+def _source(n: int, ev: Evidence) -> Source:
+    chunk = ev.hit.chunk
+    return Source(
+        n=n,
+        source=chunk.source,
+        title=chunk.title,
+        page=chunk.page,
+        text=chunk.text,
+        evidence=tuple(s.text for s in ev.sentences),
+        start=chunk.start,
+        end=chunk.end,
+        score=round(ev.score, 4),
+    )
+
+
+def _finish(raw: str, question: str, sources: list[Source]) -> Answer:
+    """Turn the model's reply into an Answer with only citations that point at real sources."""
+    raw = raw.strip()
+    if not sources or not raw or cite.is_abstention(raw):
+        return Answer(NO_ANSWER_TEXT, [], True, question, question, sources)
+    if not is_grounded(raw, question, [s.text for s in sources]):
+        return Answer(NO_ANSWER_TEXT, [], True, question, question, sources)
+    by_n = {s.n: s for s in sources}
+    text, order = cite.renumber(raw, set(by_n))
+    if not order:
+        guess = cite.attribute(text, [" ".join(s.evidence) for s in sources])
+        if guess is not None:
+            text, order = text.rstrip() + " [1]", [guess]
+    citations = [
+        Citation(
+            n=new,
+            source=by_n[old].source,
+            text=by_n[old].text,
+            page=by_n[old].page,
+            score=by_n[old].score,
+            title=by_n[old].title,
+            quote=" ".join(by_n[old].evidence),
+            start=by_n[old].start,
+            end=by_n[old].end,
+        )
+        for new, old in enumerate(order, start=1)
+    ]
+    return Answer(text, citations, False, question, question, sources)

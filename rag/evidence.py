@@ -1,0 +1,89 @@
+"""Evidence selection: the few sentences of the retrieved passages that bear on the question.
+
+A 1.5B model answers well from three short sentences and invents things from whole
+passages (DESIGN.md), so the prompt carries sentences, numbered by the passage they are from.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+
+from index import Embedder, Hit
+from index.chunk import Sentence, split_sentences
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A retrieved passage and the sentences of it chosen for the prompt (document order)."""
+
+    hit: Hit
+    sentences: tuple[Sentence, ...]
+    score: float  # best sentence similarity
+
+
+class SentenceScorer:
+    """Scores sentences against a question, caching sentence vectors across questions."""
+
+    def __init__(self, embedder: Embedder, cache_size: int = 20_000) -> None:
+        self._embedder = embedder
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_size = cache_size
+
+    def vectors(self, texts: list[str]) -> np.ndarray:
+        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+        if missing:
+            for text, vec in zip(missing, self._embedder.embed_passages(missing), strict=True):
+                self._cache[text] = vec
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return np.vstack([self._cache[t] for t in texts])
+
+
+def select_evidence(
+    question_vec: np.ndarray,
+    hits: list[Hit],
+    scorer: SentenceScorer,
+    max_passages: int,
+    max_sentences: int,
+    margin: float = 0.06,
+) -> list[Evidence]:
+    """Pick up to `max_sentences` sentences from the best `max_passages` passages.
+
+    A sentence is kept when it is among the best overall and within `margin` of the best
+    sentence, so weakly related padding does not reach the model. Passages keep their rank.
+    """
+    passages = hits[:max_passages]
+    split = [
+        split_sentences(h.chunk.text) or [Sentence(h.chunk.text, 0, len(h.chunk.text))]
+        for h in passages
+    ]
+    # Overlapping chunks repeat sentences; each sentence is scored once, in its best passage.
+    seen: set[str] = set()
+    flat = []
+    for i, sents in enumerate(split):
+        for s in sents:
+            if s.text not in seen:
+                seen.add(s.text)
+                flat.append((i, s))
+    if not flat:
+        return []
+    scores = scorer.vectors([s.text for _, s in flat]) @ question_vec
+    order = np.argsort(-scores)
+    best = float(scores[order[0]])
+    chosen: dict[int, list[tuple[Sentence, float]]] = {}
+    for idx in order[:max_sentences]:
+        if float(scores[idx]) < best - margin and chosen:
+            break
+        i, sentence = flat[idx]
+        chosen.setdefault(i, []).append((sentence, float(scores[idx])))
+    return [
+        Evidence(
+            hit=passages[i],
+            sentences=tuple(sorted((s for s, _ in chosen[i]), key=lambda s: s.start)),
+            score=max(sc for _, sc in chosen[i]),
+        )
+        for i in sorted(chosen)
+    ]

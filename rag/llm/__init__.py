@@ -1,0 +1,65 @@
+"""LLM backends, chosen by RAG_LLM and built once per process."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from rag.errors import BackendError
+from rag.llm.base import LLM, Message
+from rag.settings import RagSettings
+
+_loaded: dict[tuple[object, ...], LLM] = {}
+_lock = threading.Lock()
+
+
+def _build(settings: RagSettings) -> LLM:
+    if settings.llm == "llamacpp":
+        from rag.llm import packaged
+        from rag.llm.llamacpp import LlamaCppLLM
+
+        if settings.llm_model:
+            return LlamaCppLLM(
+                Path(settings.llm_model).expanduser(), settings.llm_context, settings.llm_threads
+            )
+        path = packaged.packaged_model_path(settings.index.cache_dir)
+        return LlamaCppLLM(path, settings.llm_context, settings.llm_threads, name=packaged.NAME)
+
+    from rag.llm.server import OLLAMA_URL, OPENAI_URL, OpenAICompatibleLLM
+
+    if settings.llm == "ollama":
+        return OpenAICompatibleLLM(
+            settings.llm_base_url or OLLAMA_URL,
+            settings.llm_model or "qwen2.5:1.5b",
+            settings.llm_api_key,
+            settings.llm_context,
+            settings.llm_timeout,
+        )
+    if not settings.llm_model:
+        raise BackendError("RAG_LLM=openai needs a model name: set RAG_LLM_MODEL.")
+    return OpenAICompatibleLLM(
+        settings.llm_base_url or OPENAI_URL,
+        settings.llm_model,
+        settings.llm_api_key,
+        settings.llm_context,
+        settings.llm_timeout,
+    )
+
+
+def load_llm(settings: RagSettings) -> LLM:
+    """The LLM for these settings; a model is loaded once per process and then reused."""
+    key = (
+        settings.llm,
+        settings.llm_model,
+        settings.llm_base_url,
+        settings.llm_api_key,
+        settings.llm_context,
+        str(settings.index.cache_dir),
+    )
+    with _lock:
+        if key not in _loaded:
+            _loaded[key] = _build(settings)
+        return _loaded[key]
+
+
+__all__ = ["LLM", "Message", "load_llm"]

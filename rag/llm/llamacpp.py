@@ -1,0 +1,63 @@
+"""Embedded llama.cpp: the offline default, any local GGUF file."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from rag.errors import ModelUnavailableError
+from rag.llm.base import Message
+
+
+class LlamaCppLLM:
+    """A GGUF model loaded once; concurrent callers queue for it (llama.cpp is not reentrant)."""
+
+    def __init__(
+        self,
+        model_path: Path,
+        context_window: int = 4096,
+        threads: int = 2,
+        name: str | None = None,
+    ) -> None:
+        if not model_path.is_file():
+            raise ModelUnavailableError(
+                f"No GGUF model at {model_path}. Set RAG_LLM_MODEL to an existing .gguf file, "
+                "or unset it to use the packaged default."
+            )
+        try:
+            from llama_cpp import Llama
+        except ImportError as exc:
+            raise ModelUnavailableError(
+                "llama-cpp-python is not installed. Run: pip install llama-cpp-python==0.3.36"
+            ) from exc
+        try:
+            self._llm: Any = Llama(
+                model_path=str(model_path),
+                n_ctx=context_window,
+                n_threads=threads,
+                verbose=False,
+                seed=0,
+            )
+        except Exception as exc:
+            raise ModelUnavailableError(f"llama.cpp cannot load {model_path}: {exc}") from exc
+        self.name = name or model_path.name
+        self.context_window = context_window
+        self._lock = threading.Lock()
+
+    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+        with self._lock:
+            chunks = self._llm.create_chat_completion(
+                messages=messages,
+                max_tokens=max_tokens,
+                temperature=0.0,
+                stream=True,
+            )
+            for part in chunks:
+                delta = part["choices"][0].get("delta", {}).get("content")
+                if delta:
+                    yield delta
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))

@@ -1,0 +1,55 @@
+"""Settings of the answering layer; the indexing layer's settings are composed in."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from index.settings import IndexSettings
+
+LLM_BACKENDS = ("llamacpp", "ollama", "openai")
+
+
+class RagSettings(BaseSettings):
+    """How questions are answered. Every field reads `RAG_<NAME>` from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", frozen=True)
+
+    index: IndexSettings = Field(default_factory=IndexSettings)
+    llm: str = Field(
+        default="llamacpp",
+        description="LLM backend: llamacpp (embedded, default), ollama, or openai "
+        "(any OpenAI-compatible server).",
+    )
+    llm_model: str | None = Field(
+        default=None,
+        description="llamacpp: path to a GGUF file (default: the packaged Qwen2.5-Coder-1.5B). "
+        "ollama/openai: the model name on the server.",
+    )
+    llm_base_url: str | None = Field(default=None, description="Server URL for ollama/openai.")
+    llm_api_key: str | None = Field(default=None, description="API key for openai servers.")
+    llm_context: int = Field(default=4096, description="Context window in tokens.")
+    llm_threads: int = Field(default=2, description="CPU threads for the embedded LLM.")
+    llm_timeout: float = Field(default=120.0, description="Seconds to wait for a server LLM.")
+    max_answer_tokens: int = Field(default=200, description="Longest answer, in tokens.")
+    top_k: int = Field(default=6, description="Passages retrieved per question.")
+    evidence_passages: int = Field(default=4, description="Passages the evidence comes from.")
+    evidence_sentences: int = Field(default=5, description="Sentences given to the LLM at most.")
+    max_question_chars: int = Field(default=2000, description="Longest question accepted.")
+
+    @field_validator("llm")
+    @classmethod
+    def _known_backend(cls, value: str) -> str:
+        name = value.strip().lower()
+        if name not in LLM_BACKENDS:
+            raise ValueError(
+                f"RAG_LLM must be one of {', '.join(LLM_BACKENDS)}. Currently, it is {value!r}"
+            )
+        return name
+
+    @field_validator("top_k", "evidence_passages", "evidence_sentences", "max_answer_tokens")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"must be at least 1. Currently, it is {value}")
+        return value

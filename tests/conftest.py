@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from index import IndexSettings
+from rag import RagSettings
+from tests.fakes import HashEmbedder, ScriptedLLM
+
+ROOT = Path(__file__).resolve().parent.parent
+SEEDS = ROOT / "seeds"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test reads the developer's own store or settings."""
+    for name in (
+        "RAG_STORE_DIR",
+        "RAG_CHROMA_URL",
+        "RAG_LLM",
+        "RAG_LLM_MODEL",
+        "RAG_LLM_BASE_URL",
+        "RAG_EMBED_MODEL",
+        "RAG_COLLECTION",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("RAG_STORE_DIR", str(tmp_path / "store"))
+
+
+@pytest.fixture
+def index_settings(tmp_path: Path) -> IndexSettings:
+    return IndexSettings(store_dir=tmp_path / "store", chunk_size=40, chunk_overlap=10)
+
+
+@pytest.fixture
+def rag_settings(index_settings: IndexSettings) -> RagSettings:
+    return RagSettings(index=index_settings)
+
+
+@pytest.fixture
+def embedder() -> HashEmbedder:
+    return HashEmbedder()
+
+
+@pytest.fixture
+def llm() -> ScriptedLLM:
+    return ScriptedLLM()
+
+
+@pytest.fixture
+def seeds(tmp_path: Path) -> Path:
+    target = tmp_path / "docs"
+    shutil.copytree(SEEDS, target)
+    return target

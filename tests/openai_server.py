@@ -1,0 +1,71 @@
+"""A tiny OpenAI-compatible chat server on 127.0.0.1 for testing the HTTP backend for real."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+class FakeOpenAIServer:
+    """Serves /v1/chat/completions (streamed and not) with scripted replies; records requests."""
+
+    def __init__(self, reply: str = "Piaggio Aerospace [1].", model: str = "tiny",
+                 api_key: str | None = None) -> None:
+        self.reply = reply
+        self.model = model
+        self.api_key = api_key
+        self.requests: list[dict[str, Any]] = []
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server naming
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests.append(body)
+                if server.api_key and self.headers.get("Authorization") != f"Bearer {server.api_key}":
+                    return self._json(401, {"error": {"message": "bad key", "type": "auth"}})
+                if self.path != "/v1/chat/completions":
+                    return self._json(404, {"error": {"message": "no route"}})
+                if body.get("model") != server.model:
+                    return self._json(404, {"error": {"message": "model not found"}})
+                if not body.get("stream"):
+                    return self._json(200, {"id": "x", "object": "chat.completion", "created": 0,
+                                            "model": server.model, "choices": [{
+                                                "index": 0, "finish_reason": "stop",
+                                                "message": {"role": "assistant",
+                                                            "content": server.reply}}]})
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.end_headers()
+                for word in server.reply.split(" "):
+                    piece = {"id": "x", "object": "chat.completion.chunk", "created": 0,
+                             "model": server.model, "choices": [{
+                                 "index": 0, "delta": {"content": word + " "},
+                                 "finish_reason": None}]}
+                    self.wfile.write(f"data: {json.dumps(piece)}\n\n".encode())
+                    self.wfile.flush()
+                self.wfile.write(b"data: [DONE]\n\n")
+
+            def _json(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
+        self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
+
+    def __enter__(self) -> FakeOpenAIServer:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._httpd.shutdown()
+        self._httpd.server_close()

@@ -1,0 +1,51 @@
+"""End to end with the real packaged embedder and LLM on seeds/ (slow: loads a 1.1 GB model)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from index import IndexSettings, index_paths
+from rag import RagSettings, get_engine
+
+pytestmark = pytest.mark.e2e
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def settings(tmp_path_factory: pytest.TempPathFactory) -> RagSettings:
+    store = tmp_path_factory.mktemp("e2e") / "store"
+    index_settings = IndexSettings(store_dir=store)
+    report = index_paths([ROOT / "seeds"], index_settings)
+    assert report.ok and report.chunks_written > 0
+    return RagSettings(index=index_settings)
+
+
+def test_baykar_question_is_answered_with_the_dutch_passage(settings: RagSettings) -> None:
+    answer = get_engine(settings).ask("What did Baykar acquire in Italy?")
+    assert not answer.abstained
+    assert "Piaggio Aerospace" in answer.text
+    assert answer.citations and any("Piaggio" in c.text for c in answer.citations)
+    assert all(f"[{c.n}]" in answer.text for c in answer.citations)
+
+
+def test_off_topic_question_abstains(settings: RagSettings) -> None:
+    answer = get_engine(settings).ask("What is the capital of Australia?")
+    assert answer.abstained and not answer.citations
+
+
+def test_cli_index_then_ask_json(tmp_path: Path) -> None:
+    env = {**os.environ, "RAG_STORE_DIR": str(tmp_path / "store")}
+    rag = [sys.executable, "-m", "ui.cli"]
+    subprocess.run([*rag, "index", "seeds"], cwd=ROOT, env=env, check=True, timeout=600)
+    out = subprocess.run([*rag, "ask", "What did Baykar acquire in Italy?", "--json"], cwd=ROOT,
+                         env=env, check=True, timeout=600, capture_output=True, text=True).stdout
+    payload = json.loads(out)
+    assert "Piaggio Aerospace" in payload["answer"]
+    assert any(c["source"].endswith("baykar-leonardo-2025-05.nl.txt") and "Piaggio" in c["text"]
+               for c in payload["citations"])

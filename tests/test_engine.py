@@ -1,0 +1,81 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from index import EmptyStoreError, index_paths
+from rag import Answer, Engine, QuestionError, RagSettings, Token
+from rag.prompt import NO_ANSWER_TEXT
+from tests.fakes import HashEmbedder, ScriptedLLM
+
+
+@pytest.fixture
+def engine(
+    seeds: Path, rag_settings: RagSettings, embedder: HashEmbedder, llm: ScriptedLLM
+) -> Engine:
+    index_paths([seeds], rag_settings.index, embedder=embedder)
+    return Engine(rag_settings, embedder=embedder, llm=llm)
+
+
+def test_answer_cites_the_passage_the_model_named(engine: Engine, llm: ScriptedLLM) -> None:
+    llm.enqueue("Baykar acquired Piaggio Aerospace [1].")
+    answer = engine.ask("Baykar overname Italiaanse luchtvaartbedrijf Piaggio")
+
+    assert answer.text == "Baykar acquired Piaggio Aerospace [1]."
+    assert not answer.abstained
+    (citation,) = answer.citations
+    assert citation.n == 1 and "Piaggio" in citation.text and "Piaggio" in citation.quote
+    assert citation.source.endswith("baykar-leonardo-2025-05.nl.txt")
+    # The prompt numbered the sources and carried the question.
+    prompt = llm.prompts[0][1]["content"]
+    assert "[1]" in prompt and "Question: Baykar overname" in prompt
+
+
+def test_citations_to_sources_that_were_not_given_are_dropped(
+    engine: Engine, llm: ScriptedLLM
+) -> None:
+    llm.enqueue("Piaggio Aerospace [1][42].")
+    answer = engine.ask("Piaggio Aerospace overname")
+    assert [c.n for c in answer.citations] == [1]
+    assert "[42]" not in answer.text
+
+
+def test_model_saying_it_does_not_know_is_an_abstention(engine: Engine, llm: ScriptedLLM) -> None:
+    llm.enqueue("I don't know.")
+    answer = engine.ask("Hoeveel kost een pannenkoek?")
+    assert answer.abstained and answer.text == NO_ANSWER_TEXT and not answer.citations
+
+
+def test_stream_yields_tokens_then_the_answer(engine: Engine, llm: ScriptedLLM) -> None:
+    llm.enqueue("Piaggio Aerospace was bought [1].")
+    events = list(engine.stream("Piaggio Aerospace"))
+    tokens = [e.text for e in events if isinstance(e, Token)]
+    assert len(tokens) > 1 and "".join(tokens) == "Piaggio Aerospace was bought [1]."
+    assert isinstance(events[-1], Answer)
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\x00\x01"])
+def test_empty_questions_are_refused(engine: Engine, question: str) -> None:
+    with pytest.raises(QuestionError, match="empty"):
+        engine.ask(question)
+
+
+def test_overlong_questions_are_refused(engine: Engine) -> None:
+    with pytest.raises(QuestionError, match="limit is 2000"):
+        engine.ask("why " * 1000)
+
+
+def test_empty_store_names_the_index_command(
+    rag_settings: RagSettings, embedder: HashEmbedder, llm: ScriptedLLM
+) -> None:
+    with pytest.raises(EmptyStoreError, match="rag index"):
+        Engine(rag_settings, embedder=embedder, llm=llm).ask("anything?")
+
+
+def test_prompt_is_trimmed_to_the_context_window(engine: Engine, llm: ScriptedLLM) -> None:
+    llm.context_window = 300  # words, for the fake: room for the rules and little evidence
+    llm.enqueue("Piaggio [1].")
+    engine.ask("Piaggio Aerospace overname Baykar Leonardo")
+    used = sum(llm.count_tokens(m["content"]) for m in llm.prompts[0])
+    assert used <= 300 - engine.settings.max_answer_tokens

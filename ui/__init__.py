@@ -1,0 +1,1 @@
+"""User interfaces: the `rag` command line and the Gradio chat."""
