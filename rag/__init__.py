@@ -6,6 +6,7 @@ import threading
 from collections.abc import Iterator
 
 from index.errors import EmptyStoreError, ModelMismatchError, RagError
+from rag.condense import Turn
 from rag.engine import Engine
 from rag.errors import BackendError, LLMUnavailableError, ModelUnavailableError, QuestionError
 from rag.prompt import CANNOT_ANSWER_PHRASE, NO_ANSWER_TEXT
@@ -26,14 +27,21 @@ def get_engine(settings: RagSettings | None = None) -> Engine:
         return _engines[key]
 
 
-def query(question: str, settings: RagSettings | None = None) -> Answer:
-    """Answer `question` from the indexed documents, citing the passages used."""
-    return get_engine(settings).ask(question)
+def query(
+    question: str, settings: RagSettings | None = None, history: list[Turn] | None = None
+) -> Answer:
+    """Answer `question` from the indexed documents, citing the passages used.
+
+    `history` holds earlier (question, answer) turns; a follow-up is rewritten with it.
+    """
+    return get_engine(settings).ask(question, history)
 
 
-def stream_query(question: str, settings: RagSettings | None = None) -> Iterator[Token | Answer]:
+def stream_query(
+    question: str, settings: RagSettings | None = None, history: list[Turn] | None = None
+) -> Iterator[Token | Answer]:
     """Like `query`, but yields Tokens while the answer is written, then the Answer."""
-    return get_engine(settings).stream(question)
+    return get_engine(settings).stream(question, history)
 
 
 __all__ = [
@@ -52,6 +60,7 @@ __all__ = [
     "RagSettings",
     "Source",
     "Token",
+    "Turn",
     "get_engine",
     "query",
     "stream_query",

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 
 from index import Embedder, Hit, open_store
 from rag import citations as cite
+from rag.condense import Turn, condense
 from rag.errors import QuestionError
 from rag.evidence import Evidence, SentenceScorer, select_evidence
 from rag.grounding import is_grounded
@@ -74,21 +76,28 @@ class Engine:
             self.settings.evidence_sentences,
         )
 
-    def stream(self, question: str) -> Iterator[Token | Answer]:
-        """Yield Tokens as the LLM writes, then the final Answer (with parsed citations)."""
-        question = self.clean_question(question)
-        evidence = self._fit(question, self.evidence(question))
+    def stream(self, question: str, history: list[Turn] | None = None) -> Iterator[Token | Answer]:
+        """Yield Tokens as the LLM writes, then the final Answer (with parsed citations).
+
+        With `history` (earlier (question, answer) turns), a follow-up is first rewritten
+        into a standalone question; that is what is searched and answered.
+        """
+        asked = self.clean_question(question)
+        self.store.require_documents()
+        standalone = condense(asked, history or [], self.llm)
+        evidence = self._fit(standalone, self.evidence(standalone))
         sources = [_source(n, ev) for n, ev in enumerate(evidence, start=1)]
-        messages = build_messages(question, evidence, question_language(question))
+        messages = build_messages(standalone, evidence, question_language(asked))
         pieces: list[str] = []
         for piece in self.llm.stream(messages, self.settings.max_answer_tokens):
             pieces.append(piece)
             yield Token(piece)
-        yield _finish("".join(pieces), question, sources)
+        answer = _finish("".join(pieces), standalone, sources)
+        yield replace(answer, question=asked, standalone_question=standalone)
 
-    def ask(self, question: str) -> Answer:
+    def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
         answer = None
-        for event in self.stream(question):
+        for event in self.stream(question, history):
             if isinstance(event, Answer):
                 answer = event
         assert answer is not None

@@ -11,8 +11,9 @@ from typing import Any
 class FakeOpenAIServer:
     """Serves /v1/chat/completions (streamed and not) with scripted replies; records requests."""
 
-    def __init__(self, reply: str = "Piaggio Aerospace [1].", model: str = "tiny",
-                 api_key: str | None = None) -> None:
+    def __init__(
+        self, reply: str = "Piaggio Aerospace [1].", model: str = "tiny", api_key: str | None = None
+    ) -> None:
         self.reply = reply
         self.model = model
         self.api_key = api_key
@@ -23,29 +24,48 @@ class FakeOpenAIServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-            def do_POST(self) -> None:  # noqa: N802 - http.server naming
+            def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append(body)
-                if server.api_key and self.headers.get("Authorization") != f"Bearer {server.api_key}":
+                if (
+                    server.api_key
+                    and self.headers.get("Authorization") != f"Bearer {server.api_key}"
+                ):
                     return self._json(401, {"error": {"message": "bad key", "type": "auth"}})
                 if self.path != "/v1/chat/completions":
                     return self._json(404, {"error": {"message": "no route"}})
                 if body.get("model") != server.model:
                     return self._json(404, {"error": {"message": "model not found"}})
                 if not body.get("stream"):
-                    return self._json(200, {"id": "x", "object": "chat.completion", "created": 0,
-                                            "model": server.model, "choices": [{
-                                                "index": 0, "finish_reason": "stop",
-                                                "message": {"role": "assistant",
-                                                            "content": server.reply}}]})
+                    return self._json(
+                        200,
+                        {
+                            "id": "x",
+                            "object": "chat.completion",
+                            "created": 0,
+                            "model": server.model,
+                            "choices": [
+                                {
+                                    "index": 0,
+                                    "finish_reason": "stop",
+                                    "message": {"role": "assistant", "content": server.reply},
+                                }
+                            ],
+                        },
+                    )
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
                 for word in server.reply.split(" "):
-                    piece = {"id": "x", "object": "chat.completion.chunk", "created": 0,
-                             "model": server.model, "choices": [{
-                                 "index": 0, "delta": {"content": word + " "},
-                                 "finish_reason": None}]}
+                    piece = {
+                        "id": "x",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": server.model,
+                        "choices": [
+                            {"index": 0, "delta": {"content": word + " "}, "finish_reason": None}
+                        ],
+                    }
                     self.wfile.write(f"data: {json.dumps(piece)}\n\n".encode())
                     self.wfile.flush()
                 self.wfile.write(b"data: [DONE]\n\n")

@@ -7,8 +7,7 @@ import pytest
 
 from index import index_paths
 from rag import Engine, LLMUnavailableError, ModelUnavailableError, RagSettings
-from rag.llm import load_llm
-from rag.llm import packaged
+from rag.llm import load_llm, packaged
 from tests.fakes import HashEmbedder
 from tests.openai_server import FakeOpenAIServer
 
@@ -24,9 +23,14 @@ def test_openai_compatible_server_answers_with_citations(
 ) -> None:
     index_paths([seeds], rag_settings.index, embedder=embedder)
     with FakeOpenAIServer(reply="Baykar bought Piaggio Aerospace [1].", api_key="k1") as server:
-        settings = rag_settings.model_copy(update={
-            "llm": "openai", "llm_model": "tiny", "llm_base_url": server.url,
-            "llm_api_key": "k1"})
+        settings = rag_settings.model_copy(
+            update={
+                "llm": "openai",
+                "llm_model": "tiny",
+                "llm_base_url": server.url,
+                "llm_api_key": "k1",
+            }
+        )
         answer = Engine(settings, embedder=embedder).ask("Piaggio Aerospace overname")
 
     assert answer.text == "Baykar bought Piaggio Aerospace [1]."
@@ -39,19 +43,24 @@ def test_openai_compatible_server_answers_with_citations(
 def test_wrong_model_name_and_key_give_clear_errors(rag_settings: RagSettings) -> None:
     with FakeOpenAIServer(api_key="right") as server:
         base = {"llm": "openai", "llm_base_url": server.url}
-        wrong_model = load_llm(rag_settings.model_copy(
-            update={**base, "llm_model": "nope", "llm_api_key": "right"}))
+        wrong_model = load_llm(
+            rag_settings.model_copy(update={**base, "llm_model": "nope", "llm_api_key": "right"})
+        )
         with pytest.raises(ModelUnavailableError, match="no model 'nope'"):
             list(wrong_model.stream([{"role": "user", "content": "hi"}], 5))
-        wrong_key = load_llm(rag_settings.model_copy(
-            update={**base, "llm_model": "tiny", "llm_api_key": "wrong"}))
+        wrong_key = load_llm(
+            rag_settings.model_copy(update={**base, "llm_model": "tiny", "llm_api_key": "wrong"})
+        )
         with pytest.raises(LLMUnavailableError, match="RAG_LLM_API_KEY"):
             list(wrong_key.stream([{"role": "user", "content": "hi"}], 5))
 
 
 def test_unreachable_server_says_what_to_do(rag_settings: RagSettings) -> None:
-    llm = load_llm(rag_settings.model_copy(update={
-        "llm": "ollama", "llm_base_url": f"http://127.0.0.1:{_closed_port()}/v1"}))
+    llm = load_llm(
+        rag_settings.model_copy(
+            update={"llm": "ollama", "llm_base_url": f"http://127.0.0.1:{_closed_port()}/v1"}
+        )
+    )
     with pytest.raises(LLMUnavailableError, match="Cannot reach the LLM server"):
         list(llm.stream([{"role": "user", "content": "hi"}], 5))
 

@@ -16,8 +16,14 @@ RAG = [sys.executable, "-m", "ui.cli"]
 
 
 def _run(args: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*RAG, *args], capture_output=True, text=True, timeout=300,
-                          env={**os.environ, **env}, cwd=Path(__file__).parent.parent)
+    return subprocess.run(
+        [*RAG, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **env},
+        cwd=Path(__file__).parent.parent,
+    )
 
 
 @pytest.mark.parametrize(

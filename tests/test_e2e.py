@@ -43,9 +43,18 @@ def test_cli_index_then_ask_json(tmp_path: Path) -> None:
     env = {**os.environ, "RAG_STORE_DIR": str(tmp_path / "store")}
     rag = [sys.executable, "-m", "ui.cli"]
     subprocess.run([*rag, "index", "seeds"], cwd=ROOT, env=env, check=True, timeout=600)
-    out = subprocess.run([*rag, "ask", "What did Baykar acquire in Italy?", "--json"], cwd=ROOT,
-                         env=env, check=True, timeout=600, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [*rag, "ask", "What did Baykar acquire in Italy?", "--json"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=600,
+        capture_output=True,
+        text=True,
+    ).stdout
     payload = json.loads(out)
     assert "Piaggio Aerospace" in payload["answer"]
-    assert any(c["source"].endswith("baykar-leonardo-2025-05.nl.txt") and "Piaggio" in c["text"]
-               for c in payload["citations"])
+    assert any(
+        c["source"].endswith("baykar-leonardo-2025-05.nl.txt") and "Piaggio" in c["text"]
+        for c in payload["citations"]
+    )

@@ -79,3 +79,22 @@ def test_prompt_is_trimmed_to_the_context_window(engine: Engine, llm: ScriptedLL
     engine.ask("Piaggio Aerospace overname Baykar Leonardo")
     used = sum(llm.count_tokens(m["content"]) for m in llm.prompts[0])
     assert used <= 300 - engine.settings.max_answer_tokens
+
+
+def test_follow_up_is_rewritten_before_retrieval(engine: Engine, llm: ScriptedLLM) -> None:
+    llm.enqueue("When did Baykar take over Piaggio Aerospace?", "Some months ago [1].")
+    history = [("What did Baykar acquire in Italy?", "Piaggio Aerospace [1].")]
+    answer = engine.ask("And when was that?", history)
+
+    condense_prompt = llm.prompts[0][1]["content"]
+    assert "What did Baykar acquire in Italy?" in condense_prompt
+    assert "Last question: And when was that?" in condense_prompt
+    assert answer.question == "And when was that?"
+    assert answer.standalone_question == "When did Baykar take over Piaggio Aerospace?"
+    assert "Question: When did Baykar take over Piaggio Aerospace?" in llm.prompts[1][1]["content"]
+
+
+def test_no_history_means_no_rewrite_call(engine: Engine, llm: ScriptedLLM) -> None:
+    llm.enqueue("Piaggio [1].")
+    answer = engine.ask("Piaggio Aerospace")
+    assert len(llm.prompts) == 1 and answer.standalone_question == "Piaggio Aerospace"
