@@ -13,9 +13,9 @@ from index.errors import (
     StoreUnavailableError,
 )
 from index.load import SUPPORTED_SUFFIXES
-from index.pipeline import IndexReport, Progress, index_paths, open_store
+from index.pipeline import IndexReport, Progress, index_paths, open_store, remove_documents
 from index.settings import IndexSettings
-from index.store import Hit, Store
+from index.store import FileRecord, Hit, Store
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -24,6 +24,7 @@ __all__ = [
     "Embedder",
     "EmbedderError",
     "EmptyStoreError",
+    "FileRecord",
     "Hit",
     "IndexReport",
     "IndexSettings",
@@ -37,4 +38,5 @@ __all__ = [
     "index_paths",
     "load_embedder",
     "open_store",
+    "remove_documents",
 ]

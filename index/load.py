@@ -77,7 +77,7 @@ def _read_pdf(path: Path) -> list[tuple[str, int | None]]:
     pages: list[tuple[str, int | None]] = []
     for i, doc in enumerate(docs):
         label = doc.metadata.get("page_label")
-        page = int(label) if str(label).isdigit() else i + 1
+        page = int(str(label)) if str(label).isdigit() else i + 1
         pages.append((doc.text, page))
     return pages
 

@@ -1,29 +1,44 @@
-"""Indexing: find files -> load -> chunk -> embed -> store, one file at a time."""
+"""Indexing: find files -> hash -> load and chunk the changed ones -> embed -> store."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from index.chunk import chunk
+from index.chunk import Chunk, chunk
 from index.embed import Embedder, canonical_model_name, load_embedder
 from index.errors import DocumentError
 from index.load import file_hash, find_files, load_file
 from index.settings import IndexSettings
-from index.store import Store
+from index.store import FileChunks, FileRecord, Store
+
+# Finished files are written together once this many chunks or seconds have piled up: fewer,
+# larger Chroma writes, while a killed run loses at most this much embedding work.
+_WRITE_CHUNKS = 256
+_WRITE_SECONDS = 10.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class Progress:
-    """Where a run is: handed to the progress callback after every embedded batch."""
+    """Where a run is: handed to the progress callback after each file scanned and batch embedded.
+
+    `phase` is "scan" while files are hashed, read and chunked (chunks_total still growing),
+    "embed" while chunks are embedded and written, and "done" at the end. `eta_s` is None
+    until there is a rate to extrapolate from.
+    """
 
     files_done: int
     files_total: int
     current: str
     chunks_done: int
+    chunks_total: int = 0
+    phase: str = "embed"
+    elapsed_s: float = 0.0
+    eta_s: float | None = None
 
 
 @dataclass
@@ -52,14 +67,48 @@ def open_store(settings: IndexSettings, embedder: Embedder | None = None) -> tup
     return Store(settings, canonical_model_name(embedder.name)), embedder
 
 
-def _embed(
-    texts: list[str], embedder: Embedder, batch: int, tick: Callable[[int], None]
-) -> np.ndarray:
-    parts = []
-    for i in range(0, len(texts), batch):
-        parts.append(embedder.embed_passages(texts[i : i + batch]))
-        tick(len(parts[-1]))
-    return np.vstack(parts) if parts else np.zeros((0, 1), dtype=np.float32)
+@dataclass
+class _Job:
+    """A new or changed file, read and chunked, waiting for its vectors."""
+
+    source: str
+    digest: str
+    chunks: list[Chunk]
+    previous: FileRecord | None
+    vectors: list[np.ndarray] = field(default_factory=list)
+
+
+class _Tracker:
+    """Counts work done and turns it into Progress events with an ETA."""
+
+    def __init__(self, files_total: int, callback: Callable[[Progress], None] | None) -> None:
+        self.files_total = files_total
+        self.callback = callback
+        self.files_done = self.chunks_done = self.chunks_total = 0
+        self.started = self.embed_started = time.monotonic()
+
+    def emit(self, phase: str, current: str = "") -> None:
+        if self.callback is None:
+            return
+        now = time.monotonic()
+        eta = None
+        if phase == "embed" and self.chunks_done:
+            rate = self.chunks_done / max(now - self.embed_started, 1e-6)
+            eta = (self.chunks_total - self.chunks_done) / rate
+        elif phase == "done":
+            eta = 0.0
+        self.callback(
+            Progress(
+                self.files_done,
+                self.files_total,
+                current,
+                self.chunks_done,
+                self.chunks_total,
+                phase,
+                now - self.started,
+                eta,
+            )
+        )
 
 
 def index_paths(
@@ -72,7 +121,8 @@ def index_paths(
     """Bring the store in line with `paths`: new and changed files indexed, deleted ones removed.
 
     A file whose content hash is already in the store costs no embedding work. A file that
-    fails is reported in the result and leaves the store as it was for that file.
+    fails is reported in the result and leaves the store as it was for that file. The run can
+    be killed at any moment: the store keeps answering, and the next run completes it.
     """
     settings = settings or IndexSettings()
     paths = list(paths)
@@ -80,55 +130,141 @@ def index_paths(
     store, embedder = open_store(settings, embedder)
     report = IndexReport(failed=[(str(p), why) for p, why in skipped])
     known = store.files()
-    chunks_done = 0
-    limit = int(settings.max_file_mb * 1024 * 1024)
+    tracker = _Tracker(len(files), progress)
 
-    for done, path in enumerate(files):
-        source = str(path)
-
-        def tick(n: int, source: str = source, done: int = done) -> None:
-            nonlocal chunks_done
-            chunks_done += n
-            if progress:
-                progress(Progress(done, len(files), source, chunks_done))
-
-        try:
-            size = path.stat().st_size
-            if size > limit:
-                raise DocumentError(
-                    source,
-                    f"is {size / 2**20:.1f} MB, over the {settings.max_file_mb:g} MB "
-                    "limit (raise RAG_MAX_FILE_MB to index it)",
-                )
-            digest = file_hash(path)
-            previous = known.get(source)
-            if previous and previous.file_hash == digest:
-                report.unchanged.append(source)
-                tick(0)
-                continue
-            chunks = chunk(load_file(path), digest, settings.chunk_size, settings.chunk_overlap)
-            vectors = _embed([c.text for c in chunks], embedder, settings.embed_batch, tick)
-            store.put_file(source, digest, chunks, vectors)
-        except DocumentError as exc:
-            report.failed.append((exc.path, exc.reason))
-            continue
-        except FileNotFoundError:
-            report.failed.append((source, "disappeared while indexing"))
-            continue
-        except OSError as exc:
-            report.failed.append((source, f"cannot be read ({exc.strerror or exc})"))
-            continue
-        (report.updated if previous else report.added).append(source)
-        report.chunks_written += len(chunks)
+    jobs = _scan(files, known, settings, report, tracker)
+    _embed_and_write(jobs, store, embedder, settings, report, tracker)
 
     report.removed = _remove_deleted(store, known, paths, {str(f) for f in files})
-    if progress:
-        progress(Progress(len(files), len(files), "", chunks_done))
+    tracker.emit("done")
     return report
 
 
+def _scan(
+    files: list[Path],
+    known: Mapping[str, FileRecord],
+    settings: IndexSettings,
+    report: IndexReport,
+    tracker: _Tracker,
+) -> list[_Job]:
+    """Hash every file; read and chunk those whose content the store does not hold yet."""
+    limit = int(settings.max_file_mb * 1024 * 1024)
+    jobs = []
+    for path in files:
+        source = str(path)
+        try:
+            job = _read(path, known.get(source), settings, limit)
+        except DocumentError as exc:
+            report.failed.append((exc.path, exc.reason))
+            tracker.files_done += 1
+        except FileNotFoundError:
+            report.failed.append((source, "disappeared while indexing"))
+            tracker.files_done += 1
+        except OSError as exc:
+            report.failed.append((source, f"cannot be read ({exc.strerror or exc})"))
+            tracker.files_done += 1
+        else:
+            if job is None:
+                report.unchanged.append(source)
+                tracker.files_done += 1
+            else:
+                jobs.append(job)
+                tracker.chunks_total += len(job.chunks)
+        tracker.emit("scan", source)
+    return jobs
+
+
+def _read(
+    path: Path, previous: FileRecord | None, settings: IndexSettings, limit: int
+) -> _Job | None:
+    """The file chunked, or None when the store already holds this exact content."""
+    source = str(path)
+    size = path.stat().st_size
+    if size > limit:
+        raise DocumentError(
+            source,
+            f"is {size / 2**20:.1f} MB, over the {settings.max_file_mb:g} MB "
+            "limit (raise RAG_MAX_FILE_MB to index it)",
+        )
+    digest = file_hash(path)
+    if previous and previous.file_hash == digest and not previous.pending:
+        return None
+    chunks = chunk(load_file(path), digest, settings.chunk_size, settings.chunk_overlap)
+    if file_hash(path) != digest:
+        raise DocumentError(source, "changed while being read; run the index again")
+    return _Job(source, digest, chunks, previous)
+
+
+def _embed_and_write(
+    jobs: list[_Job],
+    store: Store,
+    embedder: Embedder,
+    settings: IndexSettings,
+    report: IndexReport,
+    tracker: _Tracker,
+) -> None:
+    """Embed chunks in full batches across file boundaries; write files as they complete."""
+    queue = [(job, i) for job in jobs for i in range(len(job.chunks))]
+    ready: list[_Job] = []
+    last_write = tracker.embed_started = time.monotonic()
+
+    def write() -> None:
+        nonlocal last_write
+        store.put_files(
+            [FileChunks(j.source, j.digest, j.chunks, _stack(j.vectors)) for j in ready]
+        )
+        for j in ready:
+            (report.updated if j.previous else report.added).append(j.source)
+            report.chunks_written += len(j.chunks)
+        tracker.files_done += len(ready)
+        ready.clear()
+        last_write = time.monotonic()
+
+    for job in jobs:
+        if not job.chunks:  # nothing to embed, but the write still clears stale chunks
+            ready.append(job)
+    for start in range(0, len(queue), settings.embed_batch):
+        batch = queue[start : start + settings.embed_batch]
+        vectors = embedder.embed_passages([job.chunks[i].text for job, i in batch])
+        for (job, i), vector in zip(batch, vectors, strict=True):
+            job.vectors.append(vector)
+            if i == len(job.chunks) - 1:
+                ready.append(job)
+        tracker.chunks_done += len(batch)
+        pending = sum(len(j.chunks) for j in ready)
+        if pending >= _WRITE_CHUNKS or (ready and time.monotonic() - last_write > _WRITE_SECONDS):
+            write()
+        tracker.emit("embed", batch[-1][0].source)
+    if ready:
+        write()
+
+
+def _stack(vectors: list[np.ndarray]) -> np.ndarray:
+    return np.vstack(vectors) if vectors else np.zeros((0, 1), dtype=np.float32)
+
+
+def remove_documents(
+    sources: Iterable[str | Path], settings: IndexSettings | None = None
+) -> list[str]:
+    """Remove files (or every file under a folder) from the store; returns what was removed.
+
+    Works by path, not by content, and needs no embedding model. Files on disk are untouched.
+    """
+    settings = settings or IndexSettings()
+    # Removing needs no vectors, so it works whatever model the store was built with.
+    store = Store(settings, canonical_model_name(settings.embed_model), check_model=False)
+    targets = [Path(s).expanduser().resolve() for s in sources]
+    removed = []
+    for source in store.files():
+        path = Path(source)
+        if any(path == t or path.is_relative_to(t) for t in targets):
+            store.delete_file(source)
+            removed.append(source)
+    return removed
+
+
 def _remove_deleted(
-    store: Store, known: Mapping[str, object], paths: list[str | Path], present: set[str]
+    store: Store, known: Mapping[str, FileRecord], paths: list[str | Path], present: set[str]
 ) -> list[str]:
     """Drop files that were indexed from one of the given folders and are gone from disk."""
     folders = [Path(p).expanduser().resolve() for p in paths if Path(p).is_dir()]

@@ -31,9 +31,22 @@ class Hit:
 
 @dataclass(frozen=True)
 class FileRecord:
+    """A manifest row. `pending` is the hash of a version whose write had begun but not ended."""
+
     source: str
     file_hash: str
     chunks: int
+    pending: str = ""
+
+
+@dataclass(frozen=True)
+class FileChunks:
+    """One file's new version, ready to be written: its chunks and their vectors."""
+
+    source: str
+    file_hash: str
+    chunks: list[Chunk]
+    vectors: np.ndarray
 
 
 def _client(settings: IndexSettings) -> Any:
@@ -71,7 +84,9 @@ def _client(settings: IndexSettings) -> Any:
 class Store:
     """One collection of chunks, tagged with the embedding model that built it."""
 
-    def __init__(self, settings: IndexSettings, embed_model: str) -> None:
+    def __init__(
+        self, settings: IndexSettings, embed_model: str, *, check_model: bool = True
+    ) -> None:
         self.settings = settings
         self.embed_model = embed_model
         self._client = _client(settings)
@@ -83,8 +98,11 @@ class Store:
         self._files = self._client.get_or_create_collection(
             name=settings.collection + _FILES_SUFFIX, embedding_function=None
         )
+        # Chroma refuses writes larger than this in one call.
+        self._batch = min(int(self._client.get_max_batch_size()), 4096)
         built_with = (self._chunks.metadata or {}).get("embed_model")
-        if built_with and built_with != embed_model and self._chunks.count() > 0:
+        mismatch = built_with and built_with != embed_model
+        if check_model and mismatch and self._chunks.count() > 0:
             raise ModelMismatchError(
                 f"The store at {self.location} was built with embedding model {built_with!r}, "
                 f"but {embed_model!r} is configured. Set RAG_EMBED_MODEL={built_with}, or "
@@ -97,43 +115,88 @@ class Store:
 
     # --- manifest -------------------------------------------------------------------------
     def files(self) -> dict[str, FileRecord]:
-        """Every indexed file, by source path."""
+        """Every indexed file, by source path (including ones whose write was interrupted)."""
         got = self._files.get(include=["metadatas"])
         records = {}
         for source, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
-            records[source] = FileRecord(source, str(meta["file_hash"]), int(meta["chunks"]))
+            records[source] = FileRecord(
+                source,
+                str(meta["file_hash"]),
+                int(meta["chunks"]),
+                str(meta.get("pending", "")),
+            )
         return records
 
     def count_chunks(self) -> int:
         return int(self._chunks.count())
 
-    # --- writes: each step is idempotent so a killed run can simply be repeated ------------
+    # --- writes ---------------------------------------------------------------------------
+    # Crash safety rests on one invariant: every chunk's source has a manifest row. Writes
+    # add the row (marked pending) before the chunks, deletes remove the chunks before the
+    # row; so a run killed at any point leaves rows that the next run redoes or removes.
+    # Chroma acknowledges a write only once it is in its SQLite log, and rebuilds its HNSW
+    # index from that log on open, so every acknowledged write survives SIGKILL.
     def put_file(
         self, source: str, file_hash: str, chunks: list[Chunk], vectors: np.ndarray
     ) -> None:
         """Replace whatever the store holds for `source` with these chunks."""
-        # New chunks first: their ids carry the content hash, so they never collide with the
-        # old version, and the file stays answerable at every moment of the swap.
-        batch = 512
-        for i in range(0, len(chunks), batch):
-            part = chunks[i : i + batch]
+        self.put_files([FileChunks(source, file_hash, chunks, vectors)])
+
+    def put_files(self, files: list[FileChunks]) -> None:
+        """Replace the stored version of each file, in one round of writes for all of them."""
+        if not files:
+            return
+        known = self._manifest_rows([f.source for f in files])
+        self._files.upsert(
+            ids=[f.source for f in files],
+            embeddings=[_NO_VECTOR] * len(files),
+            metadatas=[
+                {
+                    "file_hash": known.get(f.source, {}).get("file_hash", ""),
+                    "chunks": int(known.get(f.source, {}).get("chunks", 0)),
+                    "pending": f.file_hash,
+                }
+                for f in files
+            ],
+        )
+        chunks = [c for f in files for c in f.chunks]
+        vectors = np.vstack([f.vectors for f in files if len(f.chunks)] or [np.zeros((0, 1))])
+        # New chunks before the old ones go: their ids carry the content hash, so they never
+        # collide with the old version, and the file stays answerable throughout the swap.
+        for i in range(0, len(chunks), self._batch):
+            part = chunks[i : i + self._batch]
             self._chunks.upsert(
                 ids=[c.id for c in part],
-                embeddings=vectors[i : i + batch].tolist(),
+                embeddings=vectors[i : i + self._batch].tolist(),
                 documents=[c.text for c in part],
                 metadatas=[c.metadata() for c in part],
             )
-        self._chunks.delete(where={"$and": [{"source": source}, {"file_hash": {"$ne": file_hash}}]})
-        # The manifest is written last: until then a rerun sees the file as changed and redoes it.
+        for f in files:
+            if f.source in known:  # a file never seen before has nothing stale to delete
+                self._delete_stale(f.source, {c.id for c in f.chunks})
         self._files.upsert(
-            ids=[source],
-            embeddings=[_NO_VECTOR],
-            metadatas=[{"file_hash": file_hash, "chunks": len(chunks)}],
+            ids=[f.source for f in files],
+            embeddings=[_NO_VECTOR] * len(files),
+            metadatas=[
+                {"file_hash": f.file_hash, "chunks": len(f.chunks), "pending": ""} for f in files
+            ],
         )
 
     def delete_file(self, source: str) -> None:
         self._chunks.delete(where={"source": source})
         self._files.delete(ids=[source])
+
+    def _manifest_rows(self, sources: list[str]) -> dict[str, dict[str, Any]]:
+        got = self._files.get(ids=sources, include=["metadatas"])
+        return dict(zip(got["ids"], got["metadatas"] or [], strict=False))
+
+    def _delete_stale(self, source: str, keep: set[str]) -> None:
+        # By id rather than by hash: also drops leftovers of an interrupted run that chunked
+        # the same content with other settings.
+        held = self._chunks.get(where={"source": source}, include=[])["ids"]
+        stale = [cid for cid in held if cid not in keep]
+        for i in range(0, len(stale), self._batch):
+            self._chunks.delete(ids=stale[i : i + self._batch])
 
     # --- reads ----------------------------------------------------------------------------
     def require_documents(self) -> None:
