@@ -152,6 +152,7 @@ def _finish(raw: str, question: str, sources: list[Source]) -> Answer:
             score=by_n[old].score,
             title=by_n[old].title,
             quote=" ".join(by_n[old].evidence),
+            sentences=by_n[old].evidence,
             start=by_n[old].start,
             end=by_n[old].end,
         )

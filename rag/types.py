@@ -30,7 +30,8 @@ class Citation:
     page: int | None
     score: float
     title: str = ""
-    quote: str = ""  # the supporting sentence(s) within `text`, for highlighting
+    quote: str = ""  # the supporting sentence(s) within `text`, joined
+    sentences: tuple[str, ...] = ()  # the same sentences one by one, for highlighting
     start: int = 0
     end: int = 0
 

@@ -46,6 +46,21 @@ def _build(settings: RagSettings) -> LLM:
     )
 
 
+def describe_llm(settings: RagSettings) -> str:
+    """A readable name of the configured LLM, without loading it."""
+    if settings.llm == "llamacpp":
+        if settings.llm_model:
+            return f"{Path(settings.llm_model).name} (llama.cpp)"
+        from rag.llm.packaged import NAME
+
+        return NAME
+    from rag.llm.server import OLLAMA_URL, OPENAI_URL
+
+    default_url = OLLAMA_URL if settings.llm == "ollama" else OPENAI_URL
+    model = settings.llm_model or ("qwen2.5:1.5b" if settings.llm == "ollama" else "?")
+    return f"{model} @ {settings.llm_base_url or default_url} ({settings.llm})"
+
+
 def load_llm(settings: RagSettings) -> LLM:
     """The LLM for these settings; a model is loaded once per process and then reused."""
     key = (
@@ -62,4 +77,4 @@ def load_llm(settings: RagSettings) -> LLM:
         return _loaded[key]
 
 
-__all__ = ["LLM", "Message", "load_llm"]
+__all__ = ["LLM", "Message", "describe_llm", "load_llm"]

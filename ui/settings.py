@@ -1,0 +1,33 @@
+"""Settings of the chat UI; the answering layer's settings are composed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from rag import RagSettings
+
+REPO_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
+
+
+class UISettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", frozen=True)
+
+    rag: RagSettings = Field(default_factory=RagSettings)
+    ui_user: str = Field(default="rag", description="User name when a password is set.")
+    ui_password: str | None = Field(
+        default=None,
+        description="Password for the chat (RAG_UI_PASSWORD); required to listen beyond 127.0.0.1.",
+    )
+    upload_dir: Path | None = Field(
+        default=None, description="Where uploaded files are kept (default: beside the store)."
+    )
+    seed_dir: Path = Field(
+        default=REPO_SEEDS, description="Indexed on first start when the store is empty."
+    )
+    max_upload_mb: float = Field(default=50.0, description="Largest file accepted for upload.")
+
+    def uploads(self) -> Path:
+        return self.upload_dir or self.rag.index.store_dir.parent / "uploads"
