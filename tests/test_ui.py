@@ -30,16 +30,33 @@ def test_uploaded_names_cannot_escape_the_upload_folder(raw: str, expected: str)
 
 def _answer(passage: str, text: str = "It says so [1].") -> Answer:
     sentence = passage.split(". ")[0]
-    citation = Citation(n=1, source="/d/<img src=x onerror=alert(1)>.txt", text=passage,
-                        page=None, score=0.9, quote=sentence, sentences=(sentence,))
-    source = Source(n=1, source=citation.source, title="t", page=None, text=passage,
-                    evidence=(sentence,), start=0, end=len(passage), score=0.9)
+    citation = Citation(
+        n=1,
+        source="/d/<img src=x onerror=alert(1)>.txt",
+        text=passage,
+        page=None,
+        score=0.9,
+        quote=sentence,
+        sentences=(sentence,),
+    )
+    source = Source(
+        n=1,
+        source=citation.source,
+        title="t",
+        page=None,
+        text=passage,
+        evidence=(sentence,),
+        start=0,
+        end=len(passage),
+        score=0.9,
+    )
     return Answer(text, [citation], False, "q", "q", [source])
 
 
 def test_document_html_is_shown_as_text() -> None:
-    passage = ("<script>alert('x')</script> and [click](javascript:alert(1)). "
-               "<img src=x onerror=alert(2)>")
+    passage = (
+        "<script>alert('x')</script> and [click](javascript:alert(1)). <img src=x onerror=alert(2)>"
+    )
     html = render.answer_html(_answer(passage, "See <b>this</b> [1]."))
     side = render.sources_html(_answer(passage))
     for out in (html, side):
@@ -53,7 +70,7 @@ def test_cited_sentence_is_highlighted_and_marker_is_a_link() -> None:
     html = render.answer_html(_answer("Baykar kocht Piaggio. Daarna iets anders."))
     assert "<mark>Baykar kocht Piaggio</mark>" in html
     assert 'class="rag-cite rag-cite-1" href="#rag-src-1"' in html
-    assert 'rag-card rag-card-1' in html
+    assert "rag-card rag-card-1" in html
 
 
 def test_markers_without_a_citation_stay_plain_text() -> None:
