@@ -17,7 +17,7 @@ os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 
 import gradio as gr
 
-from index import SUPPORTED_SUFFIXES, Progress, SettingsError, index_paths
+from index import SUPPORTED_SUFFIXES, Progress, SettingsError, index_paths, remove_documents
 from rag import Answer, Engine, RagError, Token, get_engine
 from rag.llm import describe_llm
 from ui import render
@@ -125,13 +125,13 @@ class ChatApp:
     def delete(self, sources: list[str] | None) -> str:
         if not sources:
             return "Choose documents to delete first."
+        uploads = self.settings.uploads().resolve()
         with self.index_lock:
-            for source in sources:
-                self.engine.store.delete_file(source)
-                uploaded = Path(source)
-                if uploaded.parent == self.settings.uploads().resolve():
-                    uploaded.unlink(missing_ok=True)
-        return f"Deleted {len(sources)} document(s)."
+            removed = remove_documents(sources, self.settings.rag.index)
+            for source in removed:  # our copy of an upload goes too; user folders are untouched
+                if Path(source).parent == uploads:
+                    Path(source).unlink(missing_ok=True)
+        return f"Deleted {len(removed)} document(s)."
 
     # --- chat -------------------------------------------------------------------------
     def respond(
@@ -168,14 +168,15 @@ class ChatApp:
 
 def _reporter(progress: gr.Progress | None) -> Any:
     def report(p: Progress) -> None:
-        if progress is not None and p.files_total:
-            progress(
-                (p.files_done, p.files_total), desc=f"Indexing {Path(p.current).name}", unit="files"
-            )
-        print(
-            f"indexing: {p.files_done}/{p.files_total} files, {p.chunks_done} chunks",
-            file=sys.stderr,
-        )
+        eta = f", about {p.eta_s:.0f} s left" if p.eta_s is not None else ""
+        desc = f"Indexing {Path(p.current).name or 'documents'}: {p.chunks_done}"
+        desc += f"/{p.chunks_total} chunks{eta}" if p.chunks_total else " chunks"
+        if progress is not None:
+            if p.chunks_total:
+                progress((p.chunks_done, p.chunks_total), desc=desc, unit="chunks")
+            elif p.files_total:
+                progress((p.files_done, p.files_total), desc=desc, unit="files")
+        print(desc, file=sys.stderr)
 
     return report
 
