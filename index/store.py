@@ -227,6 +227,26 @@ class Store:
             )
         ]
 
+    def chunk_ids(self) -> list[str]:
+        """Ids of every stored chunk (they change whenever a file's content does)."""
+        return [str(i) for i in self._chunks.get(include=[])["ids"]]
+
+    def all_chunks(self) -> list[Chunk]:
+        """Every stored chunk, fetched in pages (a Chroma server caps each reply)."""
+        out: list[Chunk] = []
+        while True:
+            got = self._chunks.get(
+                include=["documents", "metadatas"], limit=self._batch, offset=len(out)
+            )
+            out += [
+                _to_chunk(cid, doc, meta)
+                for cid, doc, meta in zip(
+                    got["ids"], got["documents"], got["metadatas"], strict=False
+                )
+            ]
+            if len(got["ids"]) < self._batch:
+                return out
+
     def chunks_of(self, source: str) -> list[Chunk]:
         got = self._chunks.get(where={"source": source}, include=["documents", "metadatas"])
         chunks = [

@@ -13,9 +13,11 @@ from rag.condense import Turn, condense
 from rag.errors import QuestionError
 from rag.evidence import Evidence, SentenceScorer, select_evidence
 from rag.grounding import is_grounded
+from rag.guard import clean_text, screen_hits
 from rag.language import question_language
 from rag.llm import LLM, load_llm
 from rag.prompt import NO_ANSWER_TEXT, build_messages
+from rag.retrieve import HybridRetriever, RetrievalWeights, Retrieve
 from rag.settings import RagSettings
 from rag.types import Answer, Citation, Source, Token
 
@@ -36,7 +38,18 @@ class Engine:
         self.store, self.embedder = open_store(self.settings.index, embedder)
         self._llm = llm
         self._llm_lock = threading.Lock()
-        self._scorer = SentenceScorer(self.embedder)
+        self.scorer = SentenceScorer(self.embedder)
+        self.retriever: Retrieve = HybridRetriever(
+            self.store,
+            self.embedder,
+            self.scorer,
+            RetrievalWeights(
+                candidates=self.settings.retrieve_candidates,
+                keyword_weight=self.settings.keyword_weight,
+                sentence_weight=self.settings.sentence_weight,
+                rerank=self.settings.rerank_passages,
+            ),
+        )
 
     @property
     def llm(self) -> LLM:
@@ -46,7 +59,7 @@ class Engine:
             return self._llm
 
     def clean_question(self, question: str) -> str:
-        text = _CONTROL.sub(" ", question or "").strip()
+        text = _CONTROL.sub(" ", clean_text(question or "")).strip()
         if not text:
             raise QuestionError(
                 "The question is empty. Ask something about your documents, for example: "
@@ -62,16 +75,16 @@ class Engine:
 
     def retrieve(self, question: str) -> list[Hit]:
         self.store.require_documents()
-        return self.store.search(self.embedder.embed_query(question), self.settings.top_k)
+        return self.retriever.retrieve(question, self.settings.top_k)
 
     def evidence(self, question: str) -> list[Evidence]:
-        self.store.require_documents()
+        # Document text that speaks to the model never reaches the prompt (rag/guard.py).
+        hits = screen_hits(self.retrieve(question))
         vector = self.embedder.embed_query(question)
-        hits = self.store.search(vector, self.settings.top_k)
         return select_evidence(
             vector,
             hits,
-            self._scorer,
+            self.scorer,
             self.settings.evidence_passages,
             self.settings.evidence_sentences,
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -40,6 +41,18 @@ class SentenceScorer:
             while len(self._cache) > self._cache_size:
                 self._cache.popitem(last=False)
         return np.vstack([self._cache[t] for t in texts])
+
+    def save(self, path: Path) -> None:
+        """Keep the cached sentence vectors on disk (eval runs reuse them across processes)."""
+        texts = list(self._cache)
+        if texts:
+            np.savez(path, texts=np.array(texts), vectors=np.vstack(list(self._cache.values())))
+
+    def load(self, path: Path) -> None:
+        if path.is_file():
+            data = np.load(path)
+            for text, vec in zip(data["texts"].tolist(), data["vectors"], strict=True):
+                self._cache[str(text)] = vec
 
 
 def select_evidence(

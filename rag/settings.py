@@ -33,6 +33,22 @@ class RagSettings(BaseSettings):
     llm_timeout: float = Field(default=120.0, description="Seconds to wait for a server LLM.")
     max_answer_tokens: int = Field(default=200, description="Longest answer, in tokens.")
     top_k: int = Field(default=6, description="Passages retrieved per question.")
+    retrieve_candidates: int = Field(
+        default=30, description="Chunks taken from each of dense and keyword search."
+    )
+    keyword_weight: float = Field(
+        default=0.01,
+        description="Bonus for the question's best keyword (BM25) match, in units of cosine "
+        "similarity; 0 turns keyword search off.",
+    )
+    sentence_weight: float = Field(
+        default=0.5,
+        description="Share of a passage's best-sentence similarity when re-ranking; 0 turns "
+        "sentence re-ranking off.",
+    )
+    rerank_passages: int = Field(
+        default=10, description="Top passages re-ranked by their best sentence."
+    )
     evidence_passages: int = Field(default=4, description="Passages the evidence comes from.")
     evidence_sentences: int = Field(default=5, description="Sentences given to the LLM at most.")
     max_question_chars: int = Field(default=2000, description="Longest question accepted.")
@@ -47,7 +63,21 @@ class RagSettings(BaseSettings):
             )
         return name
 
-    @field_validator("top_k", "evidence_passages", "evidence_sentences", "max_answer_tokens")
+    @field_validator("keyword_weight", "sentence_weight")
+    @classmethod
+    def _weight(cls, value: float) -> float:
+        if not 0 <= value <= 1:
+            raise ValueError(f"must be between 0 and 1. Currently, it is {value}")
+        return value
+
+    @field_validator(
+        "top_k",
+        "evidence_passages",
+        "evidence_sentences",
+        "max_answer_tokens",
+        "retrieve_candidates",
+        "rerank_passages",
+    )
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:

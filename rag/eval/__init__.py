@@ -1,0 +1,1 @@
+"""Measuring retrieval and answers on public benchmarks (`rag eval DATASET_DIR`)."""

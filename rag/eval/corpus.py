@@ -1,0 +1,73 @@
+"""A benchmark's own store: each passage indexed once as one chunk, reused while unchanged.
+
+Benchmarks judge retrieval per passage, so a passage is the unit that is embedded (the
+embedder truncates what it cannot read), stored under its id as its `source`. The store's
+manifest (source -> content hash) makes a rerun embed only new or changed passages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from index import Embedder, IndexSettings, Store, open_store
+from index.chunk import Chunk
+from index.store import FileChunks
+from rag.eval.datasets import Dataset, Passage
+
+
+def eval_store_settings(base: IndexSettings, dataset: str) -> IndexSettings:
+    """Settings of a benchmark's store: under RAG_CACHE_DIR/eval, never the user's store."""
+    model = base.embed_model.replace("/", "_")
+    store_dir = Path(base.cache_dir) / "eval" / f"{dataset}--{model}"
+    return base.model_copy(update={"store_dir": store_dir, "chroma_url": None})
+
+
+def _digest(passage: Passage) -> str:
+    return hashlib.sha256(f"{passage.title}\n{passage.text}".encode()).hexdigest()
+
+
+def _chunk(passage: Passage, digest: str) -> Chunk:
+    return Chunk(
+        id=f"{passage.id}-{digest[:16]}",
+        text=passage.text,
+        source=passage.id,
+        title=passage.title,
+        page=None,
+        start=0,
+        end=len(passage.text),
+        file_hash=digest,
+    )
+
+
+def index_dataset(
+    dataset: Dataset,
+    settings: IndexSettings,
+    embedder: Embedder | None = None,
+    *,
+    show_progress: bool = True,
+) -> tuple[Store, Embedder, int]:
+    """Bring the benchmark's store in line with its passages; returns how many were embedded."""
+    from tqdm import tqdm
+
+    store, embedder = open_store(settings, embedder)
+    known = {source: rec.file_hash for source, rec in store.files().items()}
+    todo = [(p, d) for p in dataset.passages if known.get(p.id) != (d := _digest(p))]
+    wanted = {p.id for p in dataset.passages}
+    for source in set(known) - wanted:
+        store.delete_file(source)
+    batch = max(1, settings.embed_batch)
+    with tqdm(
+        total=len(todo), desc=f"indexing {dataset.name}", unit="passage", disable=not show_progress
+    ) as bar:
+        for i in range(0, len(todo), batch):
+            part = todo[i : i + batch]
+            vectors = embedder.embed_passages([p.text for p, _ in part])
+            store.put_files(
+                [
+                    FileChunks(passage.id, digest, [_chunk(passage, digest)], vector[None, :])
+                    for (passage, digest), vector in zip(part, vectors, strict=True)
+                ]
+            )
+            bar.update(len(part))
+    return store, embedder, len(todo)

@@ -1,0 +1,220 @@
+"""One benchmark run: index the dataset's passages, ask every question, score the results."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from index import Embedder, Hit
+from rag.engine import Engine
+from rag.eval import metrics
+from rag.eval.corpus import eval_store_settings, index_dataset
+from rag.eval.datasets import Question, load_dataset
+from rag.llm import LLM
+from rag.retrieve import Retrieve
+from rag.settings import RagSettings
+
+RANKED = 10  # passages ranked per question for the retrieval measures
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    split: str = "test"
+    limit: int | None = None
+    answer: bool = True
+    drop_gold: bool = False  # hide each question's relevant passages: the answer must abstain
+    show_progress: bool = True
+
+    @property
+    def mode(self) -> str:
+        return "drop-gold" if self.drop_gold else "answer" if self.answer else "retrieval"
+
+
+@dataclass
+class Result:
+    """What the system returned for one question, next to what the benchmark expects."""
+
+    question: Question
+    ranked: list[str]  # passage ids, best first
+    seconds: float
+    abstained: bool | None = None  # None when no answer was asked for
+    correct: bool = False
+    citations_ok: list[bool] = field(default_factory=list)
+    reply: str = ""
+    evidence_score: float | None = None  # best evidence sentence's similarity to the question
+    cited: list[str] = field(default_factory=list)  # passage ids of the citations
+
+    def recall(self, k: int) -> float:
+        return metrics.recall_at(self.ranked, self.question.relevant, k)
+
+
+@dataclass
+class EvalReport:
+    dataset: str
+    split: str
+    mode: str
+    results: list[Result]
+    passages: int
+    embedded: int
+    index_seconds: float
+    elapsed_s: float
+
+    def to_dict(self) -> dict[str, Any]:
+        r = self.results
+        answered = [x for x in r if x.abstained is not None]
+        cited = [float(ok) for x in answered for ok in x.citations_ok]
+        scored = self.mode != "drop-gold"  # hidden gold makes retrieval and accuracy moot
+        return {
+            "dataset": self.dataset,
+            "split": self.split,
+            "mode": self.mode,
+            "n": len(r),
+            "retrieval": {
+                "recall@1": metrics.mean([x.recall(1) for x in r]) if scored else None,
+                "recall@5": metrics.mean([x.recall(5) for x in r]) if scored else None,
+                "mrr": metrics.mean(
+                    [metrics.reciprocal_rank(x.ranked, x.question.relevant) for x in r]
+                )
+                if scored
+                else None,
+                "ndcg@10": metrics.mean([metrics.ndcg_at(x.ranked, x.question.relevant) for x in r])
+                if scored
+                else None,
+            },
+            "answer": {
+                "accuracy": metrics.mean([float(x.correct) for x in answered]) if scored else None,
+                "abstain_rate": metrics.mean([float(bool(x.abstained)) for x in answered]),
+                "citation_precision": metrics.mean(cited),
+            },
+            "latency_s": {
+                "p50": metrics.percentile([x.seconds for x in r], 50),
+                "p95": metrics.percentile([x.seconds for x in r], 95),
+            },
+            "index": {
+                "passages": self.passages,
+                "embedded": self.embedded,
+                "seconds": round(self.index_seconds, 1),
+            },
+            "elapsed_s": round(self.elapsed_s, 1),
+        }
+
+    def details(self) -> list[dict[str, Any]]:
+        """One record per question, for looking into failures (`rag eval --details FILE`)."""
+        return [
+            {
+                "id": x.question.id,
+                "question": x.question.text,
+                "answers": list(x.question.answers),
+                "relevant": x.question.relevant,
+                "ranked": x.ranked,
+                "seconds": round(x.seconds, 3),
+                "reply": x.reply,
+                "abstained": x.abstained,
+                "correct": x.correct,
+                "cited": x.cited,
+                "citations_ok": x.citations_ok,
+                "evidence_score": x.evidence_score,
+            }
+            for x in self.results
+        ]
+
+
+class _HidingRetriever:
+    """Retrieval as usual, minus the passages a drop-gold run hides for the current question."""
+
+    def __init__(self, inner: Retrieve) -> None:
+        self.inner = inner
+        self.hidden: set[str] = set()
+
+    def retrieve(self, question: str, k: int) -> list[Hit]:
+        hits = self.inner.retrieve(question, k + len(self.hidden))
+        return [h for h in hits if h.chunk.source not in self.hidden][:k]
+
+
+def evaluate(
+    directory: str | Path,
+    options: EvalOptions | None = None,
+    settings: RagSettings | None = None,
+    *,
+    embedder: Embedder | None = None,
+    llm: LLM | None = None,
+) -> EvalReport:
+    """Index the benchmark into its own store (reused when unchanged) and score every question."""
+    from tqdm import tqdm
+
+    options = options or EvalOptions()
+    started = time.perf_counter()
+    dataset = load_dataset(directory, options.split)
+    questions = dataset.questions[: options.limit] if options.limit else dataset.questions
+    settings = settings or RagSettings()
+    index_settings = eval_store_settings(settings.index, dataset.name)
+    _, embedder, embedded = index_dataset(
+        dataset, index_settings, embedder, show_progress=options.show_progress
+    )
+    index_seconds = time.perf_counter() - started
+    engine = Engine(
+        settings.model_copy(update={"index": index_settings}), embedder=embedder, llm=llm
+    )
+    sentence_cache = index_settings.store_dir / "sentence-vectors.npz"
+    engine.scorer.load(sentence_cache)
+    hiding = _HidingRetriever(engine.retriever)
+    if options.drop_gold:
+        engine.retriever = hiding
+    answer = (options.answer or options.drop_gold) and dataset.has_answers
+
+    results: list[Result] = []
+    bar = tqdm(
+        questions,
+        desc=f"{dataset.name} {options.mode}",
+        unit="q",
+        disable=not options.show_progress,
+    )
+    for q in bar:
+        hiding.hidden = set(q.relevant) if options.drop_gold else set()
+        t0 = time.perf_counter()
+        hits = engine.retriever.retrieve(q.text, RANKED)
+        result = Result(q, _passage_ids(hits), time.perf_counter() - t0)
+        if answer:
+            _answer(engine, q, result)
+        results.append(result)
+        bar.set_postfix_str(_running(results), refresh=False)
+    engine.scorer.save(sentence_cache)
+    return EvalReport(
+        dataset.name,
+        options.split,
+        options.mode,
+        results,
+        len(dataset.passages),
+        embedded,
+        index_seconds,
+        time.perf_counter() - started,
+    )
+
+
+def _answer(engine: Engine, q: Question, result: Result) -> None:
+    t0 = time.perf_counter()
+    reply = engine.ask(q.text)
+    result.seconds = time.perf_counter() - t0
+    result.abstained = reply.abstained
+    result.correct = not reply.abstained and metrics.contains_answer(reply.text, q.answers)
+    result.citations_ok = [metrics.contains_answer(c.text, q.answers) for c in reply.citations]
+    result.reply = reply.text
+    result.cited = [c.source for c in reply.citations]
+    result.evidence_score = max((s.score for s in reply.sources), default=None)
+
+
+def _passage_ids(hits: list[Hit]) -> list[str]:
+    # A passage is one chunk here, but dedupe anyway so recall never counts one twice.
+    return list(dict.fromkeys(h.chunk.source for h in hits))
+
+
+def _running(results: list[Result]) -> str:
+    r1 = metrics.mean([x.recall(1) for x in results]) or 0.0
+    answered = [x for x in results if x.abstained is not None]
+    if not answered:
+        return f"R@1 {r1:.3f}"
+    acc = metrics.mean([float(x.correct) for x in answered]) or 0.0
+    abst = metrics.mean([float(bool(x.abstained)) for x in answered]) or 0.0
+    return f"R@1 {r1:.3f} acc {acc:.3f} abstain {abst:.3f}"

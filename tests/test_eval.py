@@ -1,0 +1,117 @@
+"""The eval command on tiny benchmark folders, with the fake embedder and LLM."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from index import IndexSettings
+from rag import RagSettings
+from rag.eval import metrics
+from rag.eval.datasets import EvalDataError, load_dataset
+from rag.eval.run import EvalOptions, evaluate
+from tests.fakes import HashEmbedder, ScriptedLLM
+
+PASSAGES = [
+    {"id": "p1", "lang": "nl", "title": "A", "text": "Baykar kocht Piaggio Aerospace in Italië."},
+    {
+        "id": "p2",
+        "lang": "nl",
+        "title": "B",
+        "text": "De Panthers verdediging stond 308 punten toe.",
+    },
+    {"id": "p3", "lang": "nl", "title": "C", "text": "Amsterdam is de hoofdstad van Nederland."},
+]
+QUESTIONS = [
+    {"id": "q1", "question": "Baykar kocht Piaggio", "answers": ["Piaggio Aerospace"],
+     "passage_id": "p1"},
+    {"id": "q2", "question": "Panthers 308 punten", "answers": ["308"], "passage_id": "p2"},
+]  # fmt: skip
+
+
+def _write(path: Path, rows: list[dict[str, object]]) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+@pytest.fixture
+def qa_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "tiny-qa"
+    root.mkdir()
+    _write(root / "passages.jsonl", PASSAGES)
+    _write(root / "dev.jsonl", QUESTIONS)
+    return root
+
+
+@pytest.fixture
+def beir_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "tiny-beir"
+    (root / "qrels").mkdir(parents=True)
+    _write(
+        root / "corpus.jsonl", [{"_id": p["id"], "title": "", "text": p["text"]} for p in PASSAGES]
+    )
+    _write(root / "queries.jsonl", [{"_id": "1", "text": "Amsterdam hoofdstad"}])
+    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\n1\tp3\t1\n")
+    return root
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> RagSettings:
+    return RagSettings(index=IndexSettings(store_dir=tmp_path / "user-store", cache_dir=tmp_path))
+
+
+def test_answers_are_scored_and_cited_passages_checked(
+    qa_dir: Path, settings: RagSettings, tmp_path: Path
+) -> None:
+    llm = ScriptedLLM(["Baykar bought Piaggio Aerospace [1].", "I don't know"])
+    report = evaluate(
+        qa_dir, EvalOptions(split="dev", show_progress=False), settings,
+        embedder=HashEmbedder(), llm=llm,
+    ).to_dict()  # fmt: skip
+
+    assert report["n"] == 2
+    assert report["retrieval"]["recall@1"] == 1.0 and report["retrieval"]["ndcg@10"] == 1.0
+    assert report["answer"] == {"accuracy": 0.5, "abstain_rate": 0.5, "citation_precision": 1.0}
+    assert report["latency_s"]["p50"] is not None
+    # The benchmark got a store of its own; the user's store was never created.
+    assert (tmp_path / "eval").is_dir() and not (tmp_path / "user-store").exists()
+
+
+def test_a_second_run_reuses_the_index(qa_dir: Path, settings: RagSettings) -> None:
+    embedder = HashEmbedder()
+    options = EvalOptions(split="dev", answer=False, show_progress=False)
+    first = evaluate(qa_dir, options, settings, embedder=embedder)
+    second = evaluate(qa_dir, options, settings, embedder=embedder)
+    assert first.embedded == 3 and second.embedded == 0
+
+
+def test_drop_gold_hides_the_relevant_passage(qa_dir: Path, settings: RagSettings) -> None:
+    options = EvalOptions(split="dev", drop_gold=True, show_progress=False)
+    report = evaluate(qa_dir, options, settings, embedder=HashEmbedder(), llm=ScriptedLLM())
+    assert all(q.question.passage_ids().isdisjoint(q.ranked) for q in report.results)
+    assert report.to_dict()["answer"]["abstain_rate"] == 1.0
+
+
+def test_beir_folders_are_retrieval_only(beir_dir: Path, settings: RagSettings) -> None:
+    report = evaluate(
+        beir_dir, EvalOptions(show_progress=False), settings, embedder=HashEmbedder()
+    ).to_dict()
+    assert report["retrieval"]["recall@1"] == 1.0
+    assert report["answer"]["accuracy"] is None and report["answer"]["abstain_rate"] is None
+
+
+def test_a_folder_of_neither_format_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(EvalDataError, match="not a benchmark folder"):
+        load_dataset(tmp_path)
+
+
+def test_missing_split_names_the_ones_there(qa_dir: Path) -> None:
+    with pytest.raises(EvalDataError, match=r"no test split\. Available: dev"):
+        load_dataset(qa_dir, "test")
+
+
+def test_ndcg_uses_graded_relevance() -> None:
+    assert metrics.ndcg_at(["a", "b"], {"a": 1}) == 1.0
+    assert metrics.ndcg_at(["b", "a"], {"a": 1}) == pytest.approx(1 / 1.5849625, rel=1e-6)
+    assert metrics.recall_at(["a", "x"], {"a": 1, "b": 1}, 5) == 0.5

@@ -1,0 +1,52 @@
+"""Hybrid retrieval: keyword matches lift names and numbers; the keyword index follows the store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from index import IndexSettings, index_paths, open_store
+from index.keyword import KeywordIndex, SyncedKeywordIndex, analyze
+from rag import Engine, RagSettings
+from tests.fakes import HashEmbedder, ScriptedLLM
+
+
+def test_analysis_drops_stop_words_of_several_languages_and_keeps_numbers() -> None:
+    assert analyze("What did the Panthers do in 2015?") == ["panthers", "2015"]
+    assert analyze("De verdediging van de Panthers") == ["verdediging", "panthers"]
+
+
+def test_keyword_index_ranks_the_chunk_sharing_rare_words_first(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("Piaggio Aerospace werd overgenomen door Baykar.")
+    (tmp_path / "b.txt").write_text("Het weer in Amsterdam was zonnig en warm.")
+    settings = IndexSettings(store_dir=tmp_path / "store")
+    index_paths([tmp_path], settings, embedder=HashEmbedder())
+    store, _ = open_store(settings, HashEmbedder())
+    hits = KeywordIndex(store.all_chunks()).search("Who bought Piaggio?", 2)
+    assert [h.chunk.source for h in hits] == [str(tmp_path / "a.txt")]
+
+
+def test_keyword_index_is_rebuilt_when_the_store_changes(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text("Piaggio Aerospace werd overgenomen door Baykar.")
+    settings = IndexSettings(store_dir=tmp_path / "store")
+    embedder = HashEmbedder()
+    index_paths([docs], settings, embedder=embedder)
+    store, _ = open_store(settings, embedder)
+    synced = SyncedKeywordIndex(store)
+    assert not synced.current().search("Leonardo", 1)
+
+    (docs / "b.txt").write_text("Leonardo verkocht zijn aandeel.")
+    index_paths([docs], settings, embedder=embedder)
+    assert [h.chunk.source for h in synced.current().search("Leonardo", 1)] == [str(docs / "b.txt")]
+
+
+def test_engine_retrieval_returns_top_k_with_dense_scores(
+    seeds: Path, rag_settings: RagSettings, embedder: HashEmbedder
+) -> None:
+    index_paths([seeds], rag_settings.index, embedder=embedder)
+    engine = Engine(rag_settings, embedder=embedder, llm=ScriptedLLM())
+    hits = engine.retrieve("Piaggio Aerospace Baykar")
+    assert 0 < len(hits) <= rag_settings.top_k
+    assert "Piaggio" in hits[0].chunk.text
+    assert all(-1.0 <= h.score <= 1.0 for h in hits)
