@@ -39,6 +39,7 @@ class Progress:
     phase: str = "embed"
     elapsed_s: float = 0.0
     eta_s: float | None = None
+    files_scanned: int = 0
 
 
 @dataclass
@@ -84,7 +85,7 @@ class _Tracker:
     def __init__(self, files_total: int, callback: Callable[[Progress], None] | None) -> None:
         self.files_total = files_total
         self.callback = callback
-        self.files_done = self.chunks_done = self.chunks_total = 0
+        self.files_done = self.files_scanned = self.chunks_done = self.chunks_total = 0
         self.started = self.embed_started = time.monotonic()
 
     def emit(self, phase: str, current: str = "") -> None:
@@ -107,6 +108,7 @@ class _Tracker:
                 phase,
                 now - self.started,
                 eta,
+                self.files_scanned,
             )
         )
 
@@ -170,6 +172,7 @@ def _scan(
             else:
                 jobs.append(job)
                 tracker.chunks_total += len(job.chunks)
+        tracker.files_scanned += 1
         tracker.emit("scan", source)
     return jobs
 

@@ -24,18 +24,33 @@ def _settings_error(exc: ValidationError) -> str:
     return f"invalid setting {env}: {first.get('msg', exc)}"
 
 
-def _progress_bar(total_hint: int = 0) -> tuple[Callable[[Progress], None], Callable[[], None]]:
+def _progress_bar() -> tuple[Callable[[Progress], None], Callable[[], None]]:
+    """A stderr bar: files while scanning, then chunks embedded with the indexer's ETA."""
     from tqdm import tqdm
 
     bar = tqdm(
-        total=total_hint or None, unit="file", file=sys.stderr, dynamic_ncols=True, disable=None
+        unit="",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        disable=None,
+        bar_format="{desc} {percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}{postfix}",
     )
 
+    def duration(seconds: float) -> str:
+        minutes, secs = divmod(round(seconds), 60)
+        hours, minutes = divmod(minutes, 60)
+        return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
     def update(p: Progress) -> None:
-        if bar.total != p.files_total:
-            bar.total = p.files_total
-        bar.n = p.files_done
-        bar.set_postfix_str(f"{p.chunks_done} chunks", refresh=False)
+        if p.phase == "scan":
+            bar.set_description_str("scanning files", refresh=False)
+            bar.total, bar.n = p.files_total, p.files_scanned
+            bar.set_postfix_str(f"{p.chunks_total} chunks to embed", refresh=False)
+        else:
+            bar.set_description_str("embedding chunks", refresh=False)
+            bar.total, bar.n = max(p.chunks_total, 1), p.chunks_done
+            eta = "?" if p.eta_s is None else duration(p.eta_s)
+            bar.set_postfix_str(f"files {p.files_done}/{p.files_total}, ETA {eta}", refresh=False)
         bar.refresh()
 
     return update, bar.close
@@ -58,20 +73,24 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from rag import Answer, RagSettings, Token, stream_query
 
     answer: Answer | None = None
-    streamed = False
+    live = not args.json and sys.stdout.isatty()
+    streamed = ""
     for event in stream_query(args.question, RagSettings()):
-        if isinstance(event, Token) and not args.json and sys.stdout.isatty():
-            print(event.text, end="", flush=True)
-            streamed = True
-        elif isinstance(event, Answer):
+        if isinstance(event, Token):
+            if live:
+                print(event.text, end="", flush=True)
+            streamed += event.text
+        else:
             answer = event
     assert answer is not None
     if args.json:
         print(json.dumps(answer.to_dict(), ensure_ascii=False))
         return 0
-    if streamed:
-        print("\r\033[K", end="")
-    print(answer.text)
+    if live:
+        # The final text can differ from the stream (citations renumbered, an abstention).
+        print("" if answer.text == streamed.strip() else f"\n=> {answer.text}")
+    else:
+        print(answer.text)
     for c in answer.citations:
         page = f", page {c.page}" if c.page is not None else ""
         print(f"  [{c.n}] {c.source}{page}: {c.quote or c.text}")
