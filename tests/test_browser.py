@@ -207,6 +207,14 @@ def test_two_tabs_asking_at_once_both_get_answers(browser, server) -> None:  # t
         tab.fill("#rag-question textarea", question)
     for tab in tabs:
         tab.click("#rag-ask")
+    # While both questions are in flight, a new visitor still gets a working page.
+    visitor = _open(browser, server)
+    still_busy = tabs[1].evaluate(
+        "() => [...document.querySelectorAll('.rag-answer')].some(a => a.innerText.includes('▍'))"
+        " || !document.querySelector('.rag-answer')"
+    )
+    print(f"\nnew page loaded while the second tab was still waiting: {still_busy}")
+    visitor.close()
     for i, tab in enumerate(tabs):
         tab.wait_for_function(
             "() => { const a = [...document.querySelectorAll('.rag-answer')];"
