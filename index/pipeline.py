@@ -16,9 +16,10 @@ from index.load import file_hash, find_files, load_file
 from index.settings import IndexSettings
 from index.store import FileChunks, FileRecord, Store
 
-# Finished files are written together once this many chunks or seconds have piled up: fewer,
-# larger Chroma writes, while a killed run loses at most this much embedding work.
-_WRITE_CHUNKS = 256
+# Finished files are written together once this many chunks or seconds have piled up: each
+# Chroma write has a large fixed cost, so few large writes beat many small ones, and the time
+# bound caps the embedding work a killed run loses.
+_WRITE_CHUNKS = 4096
 _WRITE_SECONDS = 10.0
 
 
@@ -209,10 +210,11 @@ def _embed_and_write(
     """Embed chunks in full batches across file boundaries; write files as they complete."""
     queue = [(job, i) for job in jobs for i in range(len(job.chunks))]
     ready: list[_Job] = []
+    pending = 0  # chunks in `ready`
     last_write = tracker.embed_started = time.monotonic()
 
     def write() -> None:
-        nonlocal last_write
+        nonlocal last_write, pending
         store.put_files(
             [FileChunks(j.source, j.digest, j.chunks, _stack(j.vectors)) for j in ready]
         )
@@ -221,6 +223,7 @@ def _embed_and_write(
             report.chunks_written += len(j.chunks)
         tracker.files_done += len(ready)
         ready.clear()
+        pending = 0
         last_write = time.monotonic()
 
     for job in jobs:
@@ -233,8 +236,8 @@ def _embed_and_write(
             job.vectors.append(vector)
             if i == len(job.chunks) - 1:
                 ready.append(job)
+                pending += len(job.chunks)
         tracker.chunks_done += len(batch)
-        pending = sum(len(j.chunks) for j in ready)
         if pending >= _WRITE_CHUNKS or (ready and time.monotonic() - last_write > _WRITE_SECONDS):
             write()
         tracker.emit("embed", batch[-1][0].source)
