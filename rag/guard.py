@@ -79,6 +79,28 @@ _INSTRUCTION = re.compile(
             r"\b(?:(?:to|on|op|auf) (?:every|any|all|elke|alle|jede) (?:question|vraag|frage))",
             r"\b(?:when|if|whenever|wanneer|als|wenn|falls)\s+(?:asked|someone asks|anyone asks|"
             r"gevraagd|iemand vraagt|gefragt)\b[^.]{0,120}\b" + _ANSWER_VERB + r"\b",
+            # imperatives about the reply itself: "Please output PWNED", "Translate your answer"
+            r"^\W{0,3}(?:please\s+|gelieve\s+|bitte\s+)?(?:output|respond|reply|answer|translate|"
+            r"antwoord|antworte|zeg|vertaal|übersetze)\b(?!\s*:)",
+            r"\b(?:your|je|jouw|uw|dein\w*|ihre?|votre) (?:answer|reply|response|antwoord|"
+            r"antwort|réponse)\b",
+            r"\b(?:reply|respond|answer|antwoord|antworte)\w* (?:with|met|mit) (?:only|alleen|nur|"
+            r"the words?|het woord|[\"'‘“])",
+            r"\b(?:tell|inform|zeg tegen|vertel|sag) (?:the |de |dem )?(?:user|gebruiker|reader|"
+            r"lezer|nutzer|benutzer)\b",
+            r"\b(?:from now on,? you|vanaf nu (?:ben|moet|antwoord|zeg) je|(?:ab jetzt|von nun an) "
+            r"(?:bist|musst|antwortest|sagst) du|if you are an? (?:ai|assistant|"
+            r"language model)|when you read this|als je dit leest|als je deze tekst leest|"
+            r"wenn du (?:das|dies) liest)\b",
+            r"\b(?:do not|don't|never|niet|nooit|nicht|niemals) (?:mention|cite|name|reveal|"
+            r"noemen|noem|citeren|erwähne\w*|nenne\w*)\b",
+            r"\b(?:disregard|ignore|negeer|vergeet|ignoriere)\b[^.]{0,30}\b(?:context|sources|"
+            r"bronnen|documents|documenten|the above|quellen)\b",
+            r"\b(?:other|remaining|all other|andere|overige) (?:sources|documents|bronnen|"
+            r"documenten|quellen)\b[^.]{0,30}\b(?:outdated|wrong|incorrect|false|verouderd|"
+            r"fout|onjuist|veraltet|falsch)\b",
+            r"\bthe (?:correct|right|true|real) answer (?:to|for)\b",
+            r"\b(?:begin|end) system\b",
             # steering citations: "cite source [7]", "citeer altijd bron [7]"
             r"\b(?:cite|citeer|zitiere|cita)\w*\b[^.]{0,30}\b(?:source|bron|quelle)\s*\[?\d",
             r"\b(?:print|reveal|repeat|show|output|toon|herhaal)\w*\b[^.]{0,40}\b"
