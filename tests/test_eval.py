@@ -115,3 +115,14 @@ def test_ndcg_uses_graded_relevance() -> None:
     assert metrics.ndcg_at(["a", "b"], {"a": 1}) == 1.0
     assert metrics.ndcg_at(["b", "a"], {"a": 1}) == pytest.approx(1 / 1.5849625, rel=1e-6)
     assert metrics.recall_at(["a", "x"], {"a": 1, "b": 1}, 5) == 0.5
+
+
+def test_cli_eval_reports_bad_input_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ui.cli import main
+
+    assert main(["eval", str(tmp_path), "--limit", "0"]) == 2
+    assert "--limit must be at least 1" in capsys.readouterr().err
+    assert main(["eval", str(tmp_path)]) == 2
+    assert "not a benchmark folder" in capsys.readouterr().err

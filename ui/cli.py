@@ -103,6 +103,32 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return serve(host=args.host, port=args.port)
 
 
+def cmd_eval(args: argparse.Namespace) -> int:
+    from rag.eval.report import format_report
+    from rag.eval.run import EvalOptions, evaluate
+
+    if args.limit is not None and args.limit < 1:
+        return _fail(f"--limit must be at least 1. Currently, it is {args.limit}")
+    options = EvalOptions(
+        split=args.split,
+        limit=args.limit,
+        answer=not args.no_answer,
+        drop_gold=args.drop_gold,
+    )
+    if args.baseline:
+        from rag.eval.baseline import evaluate_baseline
+
+        report = evaluate_baseline(args.dataset, options)
+    else:
+        report = evaluate(args.dataset, options)
+    if args.details:
+        with open(args.details, "w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(d, ensure_ascii=False) + "\n" for d in report.details())
+    summary = report.to_dict()
+    print(json.dumps(summary) if args.json else format_report(summary))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="rag", description="Chat with your documents, offline.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -120,6 +146,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
     p.set_defaults(func=cmd_ui)
+
+    p = sub.add_parser("eval", help="measure retrieval and answers on a benchmark folder")
+    p.add_argument("dataset", metavar="DATASET_DIR")
+    p.add_argument("--split", choices=("dev", "test"), default="test")
+    p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument("--no-answer", action="store_true", help="measure retrieval only")
+    p.add_argument(
+        "--drop-gold",
+        action="store_true",
+        help="hide each question's relevant passages; the system should abstain",
+    )
+    p.add_argument(
+        "--baseline",
+        action="store_true",
+        help="measure a plain llama-index VectorStoreIndex with the same embedder and LLM",
+    )
+    p.add_argument("--details", metavar="FILE", help="write one JSON line per question to FILE")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_eval)
     return parser
 
 
