@@ -221,6 +221,7 @@ def _embed_and_write(
         for j in ready:
             (report.updated if j.previous else report.added).append(j.source)
             report.chunks_written += len(j.chunks)
+            j.chunks, j.vectors = [], []  # written: let a large run's memory go
         tracker.files_done += len(ready)
         ready.clear()
         pending = 0
