@@ -17,6 +17,7 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+import orjson
 import pytest
 
 from index import IndexSettings, index_paths
@@ -275,6 +276,8 @@ def test_chat_shows_an_answer_or_an_error_message(
     last = chat[-1]["content"]
     assert ("rag-error" in last) == (error is not None), last
     assert "<script>" not in chat[-2]["content"]
+    # Gradio sends every update as JSON through orjson, which refuses lone surrogates.
+    orjson.dumps(chat)
 
 
 def test_cli_answers_hostile_questions_from_an_indexed_store(tmp_path: Path) -> None:

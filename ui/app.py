@@ -19,6 +19,7 @@ import gradio as gr
 
 from index import SUPPORTED_SUFFIXES, Progress, SettingsError, index_paths, remove_documents
 from rag import Answer, Engine, RagError, Token, get_engine
+from rag.guard import clean_text
 from rag.llm import describe_llm
 from ui import render
 from ui.settings import UISettings
@@ -139,7 +140,8 @@ class ChatApp:
     ) -> Iterator[tuple[list[dict[str, Any]], list[tuple[str, str]], str, str]]:
         chat = [
             *chat,
-            {"role": "user", "content": escape(message)},
+            # Lone surrogates would make Gradio's JSON update fail (orjson refuses them).
+            {"role": "user", "content": escape(clean_text(message))},
             {"role": "assistant", "content": render.streaming_html("")},
         ]
         yield chat, turns, "", gr.skip()
