@@ -126,3 +126,16 @@ def test_cli_eval_reports_bad_input_in_one_line(
     assert "--limit must be at least 1" in capsys.readouterr().err
     assert main(["eval", str(tmp_path)]) == 2
     assert "not a benchmark folder" in capsys.readouterr().err
+
+
+def test_llama_index_baseline_runs_on_our_embedder_and_llm(qa_dir: Path) -> None:
+    from rag.eval.baseline import evaluate_baseline
+
+    llm = ScriptedLLM(["Piaggio Aerospace.", "308"])
+    options = EvalOptions(split="dev", show_progress=False)
+    report = evaluate_baseline(qa_dir, options, embedder=HashEmbedder(), llm=llm).to_dict()
+    assert report["mode"] == "baseline-answer"
+    assert report["retrieval"]["recall@1"] == 1.0
+    assert report["answer"]["accuracy"] == 1.0
+    # The library's prompt reached our LLM with the retrieved passage in it.
+    assert "Piaggio" in llm.prompts[0][0]["content"]
