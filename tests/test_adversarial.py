@@ -14,6 +14,7 @@ import random
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -25,7 +26,7 @@ from index.chunk import split_sentences
 from index.load import load_file
 from rag import Answer, Citation, Engine, QuestionError, RagError, RagSettings, Source, query
 from rag.guard import clean_text, is_instruction, screen_text
-from tests.adversarial.cases import CASES, build_corpus, forged_citations, judge, language_of
+from tests.adversarial.cases import CASES, Case, build_corpus, forged_citations, judge, language_of
 from tests.fakes import HashEmbedder, ScriptedLLM
 from ui import render
 
@@ -51,11 +52,11 @@ def engine(corpus: Path, tmp_path: Path, llm: ScriptedLLM) -> Engine:
 
 # --- injections never reach the prompt ---------------------------------------------------
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.id)
-def test_injected_text_is_screened_out_of_what_the_model_reads(case, corpus: Path) -> None:  # type: ignore[no-untyped-def]
+def test_injected_text_is_screened_out_of_what_the_model_reads(case: Case, corpus: Path) -> None:
     pages = load_file(corpus / case.doc)
     text = " ".join(p.text for p in pages)
     screened = " ".join(screen_text(p.text) for p in pages)
-    assert case.probe.lower() in text.lower() or case.id == "json-role-system"
+    assert case.probe.lower() in text.lower()
     if case.id in READS_AS_FACT:
         pytest.skip("reads as a (false) fact, not an instruction: left to the model")
     assert case.probe.lower() not in screened.lower(), screened
@@ -201,10 +202,10 @@ HOSTILE = [
 ]
 
 
-def _outcome(run: object) -> str:
+def _outcome(run: Callable[[], Answer]) -> str:
     """'answer', or the error message; anything else raised is a crash and fails the test."""
     try:
-        result = run()  # type: ignore[operator]
+        result = run()
     except RagError as exc:
         return str(exc)
     assert isinstance(result, Answer)
