@@ -87,7 +87,7 @@ class EvalReport:
             "answer": {
                 "accuracy": metrics.mean([float(x.correct) for x in answered]) if scored else None,
                 "abstain_rate": metrics.mean([float(bool(x.abstained)) for x in answered]),
-                "citation_precision": metrics.mean(cited),
+                "citation_precision": metrics.mean(cited) if scored else None,
             },
             "latency_s": {
                 "p50": metrics.percentile([x.seconds for x in r], 50),
