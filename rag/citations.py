@@ -16,6 +16,8 @@ _ABSTAIN = re.compile(
 
 def is_abstention(answer: str) -> bool:
     text = answer.replace("’", "'").strip()
+    if not re.search(r"\w", _MARKER.sub("", text)):
+        return True  # nothing but citation markers ("[1]"): no answer was given
     return bool(_ABSTAIN.match(text)) or text.strip(' ."') == CANNOT_ANSWER_PHRASE
 
 

