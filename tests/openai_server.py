@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -12,7 +13,10 @@ class FakeOpenAIServer:
     """Serves /v1/chat/completions (streamed and not) with scripted replies; records requests."""
 
     def __init__(
-        self, reply: str = "Piaggio Aerospace [1].", model: str = "tiny", api_key: str | None = None
+        self,
+        reply: str | Callable[[list[dict[str, str]]], str] = "Piaggio Aerospace [1].",
+        model: str = "tiny",
+        api_key: str | None = None,
     ) -> None:
         self.reply = reply
         self.model = model
@@ -27,6 +31,11 @@ class FakeOpenAIServer:
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append(body)
+                reply = (
+                    server.reply
+                    if isinstance(server.reply, str)
+                    else server.reply(body.get("messages", []))
+                )
                 if (
                     server.api_key
                     and self.headers.get("Authorization") != f"Bearer {server.api_key}"
@@ -48,7 +57,7 @@ class FakeOpenAIServer:
                                 {
                                     "index": 0,
                                     "finish_reason": "stop",
-                                    "message": {"role": "assistant", "content": server.reply},
+                                    "message": {"role": "assistant", "content": reply},
                                 }
                             ],
                         },
@@ -56,7 +65,7 @@ class FakeOpenAIServer:
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.end_headers()
-                for word in server.reply.split(" "):
+                for word in reply.split(" "):
                     piece = {
                         "id": "x",
                         "object": "chat.completion.chunk",

@@ -73,8 +73,13 @@ def test_ask_json_through_an_openai_compatible_server(
 ) -> None:
     from tests.openai_server import FakeOpenAIServer
 
+    def reader(messages: list[dict[str, str]]) -> str:
+        """A model that answers from the numbered source that holds the answer."""
+        line = next(ln for ln in messages[-1]["content"].splitlines() if "Piaggio" in ln)
+        return f"Piaggio Aerospace {line.split()[0]}."
+
     assert main(["index", str(seeds)]) == 0
-    with FakeOpenAIServer(reply="Piaggio Aerospace [1].") as server:
+    with FakeOpenAIServer(reply=reader) as server:
         monkeypatch.setenv("RAG_LLM", "openai")
         monkeypatch.setenv("RAG_LLM_MODEL", "tiny")
         monkeypatch.setenv("RAG_LLM_BASE_URL", server.url)
