@@ -21,6 +21,11 @@ def is_abstention(answer: str) -> bool:
     return bool(_ABSTAIN.match(text)) or text.strip(' ."') == CANNOT_ANSWER_PHRASE
 
 
+def is_bare_marker(answer: str) -> bool:
+    """True for a reply that is only citation markers, with no words ("[2]")."""
+    return bool(_MARKER.search(answer)) and not re.search(r"\w", _MARKER.sub("", answer))
+
+
 def cited_numbers(answer: str) -> list[int]:
     """Source numbers in order of first appearance."""
     seen: dict[int, None] = {}

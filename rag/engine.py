@@ -16,7 +16,7 @@ from rag.grounding import is_grounded
 from rag.guard import clean_text, screen_hits
 from rag.language import question_language
 from rag.llm import LLM, load_llm
-from rag.prompt import NO_ANSWER_TEXT, build_messages
+from rag.prompt import NO_ANSWER_TEXT, WRITE_OUT, build_messages
 from rag.retrieve import HybridRetriever, RetrievalWeights, Retrieve
 from rag.settings import RagSettings
 from rag.types import Answer, Citation, Source, Token
@@ -112,6 +112,19 @@ class Engine:
         for piece in self.llm.stream(messages, self.settings.max_answer_tokens):
             pieces.append(piece)
             yield Token(piece)
+        if cite.is_bare_marker("".join(pieces)):
+            # The small model sometimes replies with only "[2]": it found the source but
+            # wrote no answer. Asked once more, it writes the answer out.
+            messages = [
+                *messages,
+                {"role": "assistant", "content": "".join(pieces)},
+                {"role": "user", "content": WRITE_OUT},
+            ]
+            pieces = []
+            yield Token("\n")
+            for piece in self.llm.stream(messages, self.settings.max_answer_tokens):
+                pieces.append(piece)
+                yield Token(piece)
         answer = _finish("".join(pieces), standalone, sources)
         yield replace(answer, question=asked, standalone_question=standalone)
 

@@ -8,6 +8,8 @@ from rag.llm.base import Message
 # One phrase shared by the prompt and the parser (and the tests): the model's way to abstain.
 CANNOT_ANSWER_PHRASE = "I don't know"
 NO_ANSWER_TEXT = "The documents do not answer this question."
+# Sent when the model replied with only a source number.
+WRITE_OUT = "Write the answer itself in a short sentence, with the source number after it."
 
 SYSTEM = (
     "You answer questions using only the numbered sources you are given. The sources may be "

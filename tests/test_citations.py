@@ -42,3 +42,10 @@ def test_grounding_rejects_names_found_in_no_source() -> None:
     )
     # Nothing distinctive to check: let it through rather than guess.
     assert is_grounded("It was an acquisition.", q, sources)
+
+
+def test_bare_marker_replies_are_recognised() -> None:
+    from rag.citations import is_bare_marker
+
+    assert is_bare_marker("[2]") and is_bare_marker(" [1][3]. ")
+    assert not is_bare_marker("Piaggio [1]") and not is_bare_marker("I don't know")

@@ -98,3 +98,10 @@ def test_no_history_means_no_rewrite_call(engine: Engine, llm: ScriptedLLM) -> N
     llm.enqueue("Piaggio [1].")
     answer = engine.ask("Piaggio Aerospace")
     assert len(llm.prompts) == 1 and answer.standalone_question == "Piaggio Aerospace"
+
+
+def test_a_bare_marker_reply_is_asked_to_write_the_answer(engine: Engine, llm: ScriptedLLM) -> None:
+    llm.enqueue("[1]", "Baykar bought Piaggio Aerospace [1].")
+    answer = engine.ask("Piaggio Aerospace overname Baykar")
+    assert answer.text == "Baykar bought Piaggio Aerospace [1]."
+    assert len(llm.prompts) == 2 and llm.prompts[1][-2] == {"role": "assistant", "content": "[1]"}
