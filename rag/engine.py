@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 from index import Embedder, Hit, open_store
+from index.chunk import split_sentences
 from rag import citations as cite
 from rag.condense import Turn, condense
 from rag.errors import QuestionError
@@ -50,6 +51,19 @@ class Engine:
                 rerank=self.settings.rerank_passages,
             ),
         )
+
+    def warm(self, max_chunks: int = 3000) -> None:
+        """Load the LLM and, for a store this small, embed every sentence before it is asked.
+
+        Re-ranking and evidence selection score the sentences of retrieved passages; on a
+        cold cache that is most of the wait for the first answer.
+        """
+        _ = self.llm
+        if self.store.count_chunks() > max_chunks:
+            return
+        texts = [s.text for c in self.store.all_chunks() for s in split_sentences(c.text)]
+        for i in range(0, len(texts), 32):  # small batches: a question waits one batch at most
+            self.scorer.vectors(texts[i : i + 32])
 
     @property
     def llm(self) -> LLM:

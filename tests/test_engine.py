@@ -105,3 +105,13 @@ def test_a_bare_marker_reply_is_asked_to_write_the_answer(engine: Engine, llm: S
     answer = engine.ask("Piaggio Aerospace overname Baykar")
     assert answer.text == "Baykar bought Piaggio Aerospace [1]."
     assert len(llm.prompts) == 2 and llm.prompts[1][-2] == {"role": "assistant", "content": "[1]"}
+
+
+def test_warm_embeds_sentences_so_the_first_question_does_not(
+    engine: Engine, llm: ScriptedLLM, embedder: HashEmbedder
+) -> None:
+    engine.warm()
+    before = embedder.passages_embedded
+    llm.enqueue("Piaggio Aerospace [1].")
+    engine.ask("Piaggio Aerospace overname Baykar")
+    assert embedder.passages_embedded == before

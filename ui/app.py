@@ -46,6 +46,9 @@ class ChatApp:
         self.engine: Engine = get_engine(settings.rag)
         self.index_lock = threading.Lock()
 
+    def warm_later(self) -> None:
+        threading.Thread(target=self.engine.warm, daemon=True, name="warm").start()
+
     # --- status & documents -----------------------------------------------------------
     def status(self) -> str:
         files = self.engine.store.files()
@@ -74,6 +77,7 @@ class ChatApp:
                 embedder=self.engine.embedder,
                 progress=_reporter(progress),
             )
+        self.warm_later()
         return f"Indexed the sample documents in `{self.settings.seed_dir}`: {report.summary()}"
 
     # --- uploads ----------------------------------------------------------------------
@@ -267,8 +271,8 @@ def build_app(settings: UISettings | None = None) -> gr.Blocks:
             refresh, None, panels
         )
     demo.queue(default_concurrency_limit=4)
-    # Load the LLM while the page is being opened, not on the first question.
-    threading.Thread(target=lambda: app.engine.llm, daemon=True, name="llm-preload").start()
+    # Load the LLM and embed the store's sentences while the page opens, not on the first question.
+    app.warm_later()
     return demo
 
 
