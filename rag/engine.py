@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections.abc import Iterator
@@ -16,10 +17,10 @@ from rag.evidence import Evidence, SentenceScorer, select_evidence
 from rag.grounding import is_grounded
 from rag.guard import clean_text, screen_hits
 from rag.language import question_language
-from rag.llm import LLM, load_llm
-from rag.prompt import NO_ANSWER_TEXT, WRITE_OUT, build_messages
+from rag.llm import LLM, Message, load_llm
+from rag.prompt import CANNOT_ANSWER_PHRASE, NO_ANSWER_TEXT, WRITE_OUT, build_messages
 from rag.retrieve import HybridRetriever, RetrievalWeights, Retrieve
-from rag.settings import RagSettings
+from rag.settings import REFUSAL_WEIGHT, RagSettings
 from rag.types import Answer, Citation, Source, Token
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -114,14 +115,13 @@ class Engine:
         standalone = condense(asked, history or [], self.llm)
         evidence = self._fit(standalone, self.evidence(standalone))
         sources = [_source(n, ev) for n, ev in enumerate(evidence, start=1)]
-        floor = self.settings.evidence_floor(self.embedder.name)
-        if evidence and max(ev.score for ev in evidence) < floor:
-            # Nothing in the documents is close to the question: a small model shown weak
-            # evidence tends to answer from it anyway, so it is not asked at all.
+        messages = build_messages(standalone, evidence, question_language(asked))
+        if evidence and not self.answerable(messages, evidence):
+            # A small model shown evidence that is near the question but does not answer it
+            # tends to answer from it anyway, so it is not asked to.
             answer = Answer(NO_ANSWER_TEXT, [], True, standalone, standalone, sources)
             yield replace(answer, question=asked)
             return
-        messages = build_messages(standalone, evidence, question_language(asked))
         pieces: list[str] = []
         for piece in self.llm.stream(messages, self.settings.max_answer_tokens):
             pieces.append(piece)
@@ -141,6 +141,21 @@ class Engine:
                 yield Token(piece)
         answer = _finish("".join(pieces), standalone, sources)
         yield replace(answer, question=asked, standalone_question=standalone)
+
+    def answerable(self, messages: list[Message], evidence: list[Evidence]) -> bool:
+        """Whether the evidence is likely to answer; False means the reply is an abstention.
+
+        With an embedded LLM calibrated for this embedder, the evidence similarity is
+        combined with the model's own probability of refusing (rag/settings.py); otherwise
+        the evidence similarity alone must reach the embedder's floor.
+        """
+        best = max(ev.score for ev in evidence)
+        floor = self.settings.answerability_floor(self.embedder.name, self.llm.name)
+        probe = getattr(self.llm, "first_token_probability", None)
+        if floor is None or probe is None:
+            return best >= self.settings.evidence_floor(self.embedder.name)
+        refusal = max(probe(messages, CANNOT_ANSWER_PHRASE), 1e-9)
+        return best - REFUSAL_WEIGHT * math.log(refusal) >= floor
 
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
         answer = None

@@ -15,6 +15,16 @@ LLM_BACKENDS = ("llamacpp", "ollama", "openai")
 # answerable questions and on 51% of questions whose answering passage was removed.
 EVIDENCE_FLOORS = {DEFAULT_EMBED_MODEL: 0.80}
 
+PACKAGED_LLM = "Qwen2.5-Coder-1.5B-Instruct (Q4_K_M, packaged)"
+
+# Answerability, for an embedded LLM that exposes its token probabilities: the best evidence
+# similarity plus REFUSAL_WEIGHT x -ln P(the reply opens with "I don't know"), asked before the
+# answer is written. Below the pair's floor the reply is an abstention. The two signals fail on
+# different questions, so together they separate answerable questions from questions whose
+# answering passage is missing better than either (xquad-nl dev, docs/EVAL.md).
+REFUSAL_WEIGHT = 0.01
+ANSWERABILITY_FLOORS = {(DEFAULT_EMBED_MODEL, PACKAGED_LLM): 0.835}
+
 
 class RagSettings(BaseSettings):
     """How questions are answered. Every field reads `RAG_<NAME>` from the environment."""
@@ -63,6 +73,12 @@ class RagSettings(BaseSettings):
         "similar (cosine) to the question. Default: calibrated per embedding model (0.80 for "
         "multilingual-e5, see docs/EVAL.md); 0 for models not calibrated.",
     )
+    min_answerability: float | None = Field(
+        default=None,
+        description="Abstain when the best evidence similarity plus 0.01 x -ln P(the model "
+        "opens with 'I don't know') is below this. Default: calibrated for the packaged pair "
+        "(see docs/EVAL.md); other pairs use the evidence floor alone.",
+    )
     max_question_chars: int = Field(default=2000, description="Longest question accepted.")
 
     @field_validator("llm")
@@ -87,6 +103,12 @@ class RagSettings(BaseSettings):
         if self.min_evidence_score is not None:
             return self.min_evidence_score
         return EVIDENCE_FLOORS.get(canonical_model_name(embed_model), 0.0)
+
+    def answerability_floor(self, embed_model: str, llm_name: str) -> float | None:
+        """The answerability below which the reply is an abstention; None: not calibrated."""
+        if self.min_answerability is not None:
+            return self.min_answerability
+        return ANSWERABILITY_FLOORS.get((canonical_model_name(embed_model), llm_name))
 
     @field_validator(
         "top_k",

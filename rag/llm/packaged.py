@@ -9,12 +9,13 @@ from importlib import resources
 from pathlib import Path
 
 from rag.errors import ModelUnavailableError
+from rag.settings import PACKAGED_LLM
 
 PARTS = 22
 SIZE = 1_117_320_768
 SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"
 FILENAME = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
-NAME = "Qwen2.5-Coder-1.5B-Instruct (Q4_K_M, packaged)"
+NAME = PACKAGED_LLM
 
 
 def _part(i: int) -> Path:
