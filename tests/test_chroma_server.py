@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,21 +12,16 @@ import pytest
 
 from index import IndexSettings, StoreUnavailableError, index_paths, open_store, remove_documents
 from tests.fakes import HashEmbedder
+from tests.servers import free_port, wait_until_up
 
 CHROMA = Path(sys.executable).parent / "chroma"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
 def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not CHROMA.exists():
         pytest.skip(f"no chroma CLI next to {sys.executable}")
-    port = _free_port()
+    port = free_port()
     data = tmp_path_factory.mktemp("chroma-server")
     server = subprocess.Popen(
         [str(CHROMA), "run", "--path", str(data), "--host", "127.0.0.1", "--port", str(port)],
@@ -38,15 +30,7 @@ def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"chroma run did not start on port {port}") from None
-                time.sleep(0.3)
+        wait_until_up(f"{url}/api/v2/heartbeat", server, "chroma run", 60)
         yield url
     finally:
         server.terminate()
@@ -79,7 +63,7 @@ def test_index_search_and_remove_through_a_chroma_server(
 
 
 def test_an_unreachable_server_says_how_to_start_one() -> None:
-    settings = IndexSettings(chroma_url=f"http://127.0.0.1:{_free_port()}")
+    settings = IndexSettings(chroma_url=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(StoreUnavailableError, match="chroma run --path"):
         open_store(settings, HashEmbedder())
 
