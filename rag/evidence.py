@@ -38,9 +38,12 @@ class SentenceScorer:
         if missing:
             for text, vec in zip(missing, self._embedder.embed_passages(missing), strict=True):
                 self._cache[text] = vec
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
-        return np.vstack([self._cache[t] for t in texts])
+        for text in texts:
+            self._cache.move_to_end(text)  # least recently used goes first
+        out = np.vstack([self._cache[t] for t in texts])
+        while len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return out
 
     def save(self, path: Path) -> None:
         """Keep the cached sentence vectors on disk (eval runs reuse them across processes)."""

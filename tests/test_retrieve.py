@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index import Hit, IndexSettings, index_paths, open_store
@@ -145,3 +146,17 @@ def test_evidence_brings_the_sentence_after_the_best_one_in_the_top_passage(
         "Manning is the oldest quarterback ever to play in the final game.",
         "The previous record was held by John Elway.",
     ]
+
+
+def test_sentence_cache_keeps_what_was_just_used_and_never_loses_a_requested_vector(
+    embedder: HashEmbedder,
+) -> None:
+    scorer = SentenceScorer(embedder, cache_size=3)
+    scorer.vectors(["a", "b", "c"])
+    scorer.vectors(["a"])  # "a" is now the most recently used
+    vectors = scorer.vectors(["d", "b", "e"])  # more new ones than room: evicts "c" and "a" …
+    assert vectors.shape == (3, 384)  # … but never one asked for in this call
+    assert list(scorer._cache) == ["d", "b", "e"]
+    assert np.allclose(
+        scorer.vectors(["a", "b", "c", "d", "e"]), embedder.embed_passages(list("abcde"))
+    )
