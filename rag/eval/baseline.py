@@ -129,6 +129,7 @@ def evaluate_baseline(
             t0 = time.perf_counter()
             reply = str(engine.query(q.text))
             result.seconds = time.perf_counter() - t0
+            result.reply = reply
             result.abstained = is_abstention(reply)
             result.correct = not result.abstained and metrics.contains_answer(reply, q.answers)
         results.append(result)
