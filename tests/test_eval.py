@@ -124,6 +124,8 @@ def test_cli_eval_reports_bad_input_in_one_line(
 
     assert main(["eval", str(tmp_path), "--limit", "0"]) == 2
     assert "--limit must be at least 1" in capsys.readouterr().err
+    assert main(["eval", str(tmp_path), "--baseline", "--drop-gold"]) == 2
+    assert "without --baseline" in capsys.readouterr().err
     assert main(["eval", str(tmp_path)]) == 2
     assert "not a benchmark folder" in capsys.readouterr().err
 

@@ -109,6 +109,10 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.limit is not None and args.limit < 1:
         return _fail(f"--limit must be at least 1. Currently, it is {args.limit}")
+    if args.baseline and args.drop_gold:
+        return _fail(
+            "--drop-gold measures this engine's abstention only; run it without --baseline"
+        )
     options = EvalOptions(
         split=args.split,
         limit=args.limit,
