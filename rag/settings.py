@@ -69,9 +69,11 @@ class RagSettings(BaseSettings):
     evidence_sentences: int = Field(default=5, description="Sentences given to the LLM at most.")
     min_evidence_score: float | None = Field(
         default=None,
-        description="Abstain without asking the LLM when no evidence sentence is at least this "
-        "similar (cosine) to the question. Default: calibrated per embedding model (0.80 for "
-        "multilingual-e5, see docs/EVAL.md); 0 for models not calibrated.",
+        description="Abstain without asking the LLM to answer when no evidence sentence is at "
+        "least this similar (cosine) to the question. When set, it applies to every LLM; "
+        "unset, it is calibrated per embedding model (0.80 for multilingual-e5, see "
+        "docs/EVAL.md; 0 for models not calibrated) and used only where the answerability "
+        "check is not (LLMs without token probabilities).",
     )
     min_answerability: float | None = Field(
         default=None,
