@@ -26,11 +26,31 @@ if ! .venv/bin/python -c "import torch" 2>/dev/null; then
   "${PIP[@]}" install -q torch==2.13.0
 fi
 
+# llama-cpp-python compiles from source (about 7-10 minutes on 2 cores). It is built for
+# AVX2 rather than `-march=native`: a native build on a CPU with AMX tiles (Sapphire Rapids
+# and later) dies with SIGILL in llama.cpp's AMX kernels on these virtual machines, and a
+# native wheel cached on one CPU crashes on an older one. The wheel is kept in our own cache
+# (pip's wheel cache ignores CMAKE_ARGS), so later set-ups take seconds. LLAMA_CMAKE_ARGS
+# replaces the flags (e.g. "-DGGML_CUDA=on" for an NVIDIA GPU; see the README).
+LLAMA_VERSION=0.3.36
+LLAMA_FLAGS=${LLAMA_CMAKE_ARGS:-"-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"}
+LLAMA_TAG=$(printf '%s' "$LLAMA_FLAGS" | sha1sum | cut -c1-10)
+WHEELS="${RAG_CACHE_DIR:-$HOME/.cache/rag}/wheels/llama-cpp-$LLAMA_VERSION-$LLAMA_TAG"
+if [ "$(cat .venv/.llama-build 2>/dev/null)" != "$LLAMA_TAG" ]; then
+  if ! ls "$WHEELS"/llama_cpp_python-*.whl >/dev/null 2>&1; then
+    echo "setup: building llama.cpp ($LLAMA_FLAGS); this takes about 10 minutes once"
+    mkdir -p "$WHEELS"
+    CMAKE_ARGS="$LLAMA_FLAGS" "${PIP[@]}" wheel -q --no-deps --no-cache-dir -w "$WHEELS" \
+      "llama-cpp-python==$LLAMA_VERSION"
+  fi
+  # No deps here: the project install below brings them (numpy, jinja2, diskcache).
+  "${PIP[@]}" install -q --force-reinstall --no-deps "$WHEELS"/llama_cpp_python-*.whl
+  echo "$LLAMA_TAG" > .venv/.llama-build
+fi
+
 extras="."
 [ "${1:-}" = "--dev" ] && extras=".[dev]"
-# llama-cpp-python compiles from source the first time (about 7 minutes on 2 cores);
-# pip caches the wheel, so later set-ups take seconds.
-echo "setup: installing the project ($extras); the first run builds llama.cpp and takes a while"
+echo "setup: installing the project ($extras)"
 "${PIP[@]}" install -q -e "$extras"
 
 if [ "${1:-}" = "--dev" ] && ! command -v chromium >/dev/null 2>&1; then
