@@ -46,6 +46,11 @@ class RagSettings(BaseSettings):
     llm_api_key: str | None = Field(default=None, description="API key for openai servers.")
     llm_context: int = Field(default=4096, description="Context window in tokens.")
     llm_threads: int = Field(default=2, description="CPU threads for the embedded LLM.")
+    llm_gpu_layers: int = Field(
+        default=0,
+        description="Layers of the embedded LLM (llamacpp) offloaded to the GPU; -1 offloads "
+        "all, 0 keeps it on the CPU. Needs llama-cpp-python built for CUDA or Metal (README).",
+    )
     llm_timeout: float = Field(default=120.0, description="Seconds to wait for a server LLM.")
     max_answer_tokens: int = Field(default=200, description="Longest answer, in tokens.")
     top_k: int = Field(default=6, description="Passages retrieved per question.")
@@ -92,6 +97,13 @@ class RagSettings(BaseSettings):
                 f"RAG_LLM must be one of {', '.join(LLM_BACKENDS)}. Currently, it is {value!r}"
             )
         return name
+
+    @field_validator("llm_gpu_layers")
+    @classmethod
+    def _gpu_layers(cls, value: int) -> int:
+        if value < -1:
+            raise ValueError(f"must be -1 (all layers) or more. Currently, it is {value}")
+        return value
 
     @field_validator("keyword_weight", "sentence_weight")
     @classmethod

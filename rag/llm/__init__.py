@@ -18,12 +18,18 @@ def _build(settings: RagSettings) -> LLM:
         from rag.llm import packaged
         from rag.llm.llamacpp import LlamaCppLLM
 
+        name: str | None = None
         if settings.llm_model:
-            return LlamaCppLLM(
-                Path(settings.llm_model).expanduser(), settings.llm_context, settings.llm_threads
-            )
-        path = packaged.packaged_model_path(settings.index.cache_dir)
-        return LlamaCppLLM(path, settings.llm_context, settings.llm_threads, name=packaged.NAME)
+            path = Path(settings.llm_model).expanduser()
+        else:
+            path, name = packaged.packaged_model_path(settings.index.cache_dir), packaged.NAME
+        return LlamaCppLLM(
+            path,
+            settings.llm_context,
+            settings.llm_threads,
+            name=name,
+            gpu_layers=settings.llm_gpu_layers,
+        )
 
     from rag.llm.server import OLLAMA_URL, OPENAI_URL, OpenAICompatibleLLM
 
@@ -69,6 +75,7 @@ def load_llm(settings: RagSettings) -> LLM:
         settings.llm_base_url,
         settings.llm_api_key,
         settings.llm_context,
+        settings.llm_gpu_layers,
         str(settings.index.cache_dir),
     )
     with _lock:

@@ -22,6 +22,7 @@ class LlamaCppLLM:
         context_window: int = 4096,
         threads: int = 2,
         name: str | None = None,
+        gpu_layers: int = 0,
     ) -> None:
         if not model_path.is_file():
             raise ModelUnavailableError(
@@ -29,16 +30,24 @@ class LlamaCppLLM:
                 "or unset it to use the packaged default."
             )
         try:
+            import llama_cpp
             from llama_cpp import Llama
         except ImportError as exc:
             raise ModelUnavailableError(
                 "llama-cpp-python is not installed. Run: pip install llama-cpp-python==0.3.36"
             ) from exc
+        if gpu_layers and not llama_cpp.llama_supports_gpu_offload():
+            raise ModelUnavailableError(
+                f"RAG_LLM_GPU_LAYERS={gpu_layers}, but this llama-cpp-python was built without "
+                'GPU support. Rebuild it for CUDA: LLAMA_CMAKE_ARGS="-DGGML_CUDA=on" '
+                "./scripts/setup.sh (see the README), or set RAG_LLM_GPU_LAYERS=0."
+            )
         try:
             self._llm: Any = Llama(
                 model_path=str(model_path),
                 n_ctx=context_window,
                 n_threads=threads,
+                n_gpu_layers=gpu_layers,
                 verbose=False,
                 seed=0,
             )
