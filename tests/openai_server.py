@@ -1,7 +1,12 @@
-"""A tiny OpenAI-compatible chat server on 127.0.0.1 for testing the HTTP backend for real."""
+"""A tiny OpenAI-compatible chat server on 127.0.0.1 for testing the HTTP backend for real.
+
+Also a process of its own, for tests that start whole set-ups (scripts/team.sh):
+`python -m tests.openai_server --port N --model local --cite "Piaggio Aerospace"`.
+"""
 
 from __future__ import annotations
 
+import argparse
 import json
 import threading
 from collections.abc import Callable
@@ -17,6 +22,7 @@ class FakeOpenAIServer:
         reply: str | Callable[[list[dict[str, str]]], str] = "Piaggio Aerospace [1].",
         model: str = "tiny",
         api_key: str | None = None,
+        port: int = 0,
     ) -> None:
         self.reply = reply
         self.model = model
@@ -27,6 +33,11 @@ class FakeOpenAIServer:
         class Handler(BaseHTTPRequestHandler):
             def log_message(self, *args: object) -> None:
                 pass
+
+            def do_GET(self) -> None:
+                if self.path != "/v1/models":
+                    return self._json(404, {"error": {"message": "no route"}})
+                self._json(200, {"object": "list", "data": [{"id": server.model}]})
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
@@ -87,7 +98,7 @@ class FakeOpenAIServer:
                 self.end_headers()
                 self.wfile.write(data)
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.url = f"http://127.0.0.1:{self._httpd.server_address[1]}/v1"
         self._thread = threading.Thread(target=self._httpd.serve_forever, daemon=True)
 
@@ -98,3 +109,29 @@ class FakeOpenAIServer:
     def __exit__(self, *exc: object) -> None:
         self._httpd.shutdown()
         self._httpd.server_close()
+
+
+def citing(answer: str) -> Callable[[list[dict[str, str]]], str]:
+    """A model that replies `answer` citing the numbered source that contains it."""
+
+    def reply(messages: list[dict[str, str]]) -> str:
+        lines = messages[-1]["content"].splitlines()
+        line = next((ln for ln in lines if answer in ln), None)
+        return f"{answer} {line.split()[0]}." if line else "I don't know."
+
+    return reply
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m tests.openai_server")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--model", default="tiny")
+    parser.add_argument("--cite", required=True, help="the answer, cited from its source")
+    args = parser.parse_args()
+    with FakeOpenAIServer(citing(args.cite), args.model, port=args.port) as server:
+        print(f"fake chat server at {server.url}", flush=True)
+        server._thread.join()
+
+
+if __name__ == "__main__":
+    main()
