@@ -12,8 +12,13 @@ from llama_index.core.node_parser import SentenceSplitter
 
 _WORD = re.compile(r"\S+")
 # A sentence ends at . ! ? (optionally followed by a quote or bracket) before whitespace,
-# or at a line break (headings, list items).
+# or at a line break (headings, list items, table rows).
 _BOUNDARY = re.compile(r"(?<=[.!?…])[\"'”’)\]]*\s+|\n\s*")
+# A line break inside a paragraph of hard-wrapped prose (text files, PDF lines) is not a
+# sentence end: the line before it is long and unfinished, and the next is no list item.
+_WRAPPED_LINE = 30  # characters: shorter lines are headings, table rows or list entries
+_LONGEST = 600  # characters: a "sentence" joined across this many is not prose any more
+_LIST_ITEM = re.compile(r"[-*•·–+]\s|\d{1,3}[.)]\s|[a-z][.)]\s|\|")
 
 
 @dataclass(frozen=True)
@@ -23,10 +28,27 @@ class Sentence:
     end: int
 
 
+def _soft_break(text: str, match: re.Match[str], start: int) -> bool:
+    """Whether a line break at `match` continues the sentence begun at `start`."""
+    gap = match.group(0)
+    if gap.count("\n") != 1 or gap[0] != "\n":
+        return False  # a blank line
+    if text[: match.start()].rstrip("\"'”’)]")[-1:] in (".", "!", "?", "…"):
+        return False  # the sentence ended before the break
+    line = text[text.rfind("\n", 0, match.start()) + 1 : match.start()].strip()
+    if len(line) < _WRAPPED_LINE or line.endswith((":", ";")):
+        return False
+    if match.start() - start > _LONGEST:
+        return False
+    return not _LIST_ITEM.match(text, match.end())
+
+
 def split_sentences(text: str) -> list[Sentence]:
     out: list[Sentence] = []
     pos = 0
     for match in [*_BOUNDARY.finditer(text), None]:
+        if match is not None and _soft_break(text, match, pos):
+            continue
         end = match.start() if match else len(text)
         raw = text[pos:end]
         stripped = raw.strip()
@@ -36,6 +58,11 @@ def split_sentences(text: str) -> list[Sentence]:
         if match:
             pos = match.end()
     return out
+
+
+def plain(text: str) -> str:
+    """Text with its line breaks and runs of spaces as single spaces (for prompts)."""
+    return " ".join(text.split())
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -78,8 +80,18 @@ def _read_pdf(path: Path) -> list[tuple[str, int | None]]:
     for i, doc in enumerate(docs):
         label = doc.metadata.get("page_label")
         page = int(str(label)) if str(label).isdigit() else i + 1
-        pages.append((doc.text, page))
+        # NFKC: PDF text comes with typographic ligatures ("ﬁle" for "file") that no
+        # question or keyword search would match.
+        pages.append((unicodedata.normalize("NFKC", doc.text), page))
     return pages
+
+
+# Elements that start a new line; everything else (<a>, <code>, <b>, ...) is inline, so
+# "<code>squid</code> runs as user proxy" stays one sentence.
+_BLOCKS = (
+    "address article aside blockquote br dd details div dl dt figcaption figure footer form "
+    "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table td th tr ul"
+).split()
 
 
 def _read_html(path: Path) -> str:
@@ -88,7 +100,14 @@ def _read_html(path: Path) -> str:
     soup = BeautifulSoup(_read_text(path), "html.parser")
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
-    return soup.get_text("\n")
+    for node in soup.find_all(string=True):
+        if node.find_parent("pre") is None:  # source layout is not text layout, except in <pre>
+            node.replace_with(re.sub(r"\s+", " ", str(node)))
+    for tag in soup.find_all(_BLOCKS):
+        tag.insert_before("\n")
+        tag.insert_after("\n")
+    text = re.sub(r"\n (?=\S)", "\n", re.sub(r"[ \t]+\n", "\n", soup.get_text()))
+    return re.sub(r"\n{3,}", "\n\n", text).strip()
 
 
 def _read_docx(path: Path) -> str:

@@ -111,3 +111,55 @@ def test_pdf_chunks_keep_their_page(tmp_path: Path) -> None:
         (2, "Beta"),
         (3, "Gamma"),
     ]
+
+
+def test_hard_wrapped_lines_are_one_sentence_but_lists_and_headings_are_not() -> None:
+    from index.chunk import split_sentences
+
+    text = (
+        "FAQ\n\n"
+        "For example, compressing a file 20,000 bytes long with the flag -9 will cause\n"
+        "the compressor to allocate around 7600k of memory.\nThen it stops.\n"
+        "- first item of a list\n- second item\n"
+        "-9 7600k 3700k\n-8 6700k 3300k"
+    )
+    sentences = [s.text for s in split_sentences(text)]
+    assert sentences[0] == "FAQ"
+    assert sentences[1].startswith("For example") and sentences[1].endswith("7600k of memory.")
+    assert "- first item of a list" in sentences and "- second item" in sentences
+    assert "-9 7600k 3700k" in sentences  # table rows stay rows
+    # Offsets still point into the text, line breaks included, for highlighting.
+    s = split_sentences(text)[1]
+    assert text[s.start : s.end] == s.text
+
+
+def test_html_inline_elements_stay_inside_their_sentence(tmp_path: Path) -> None:
+    page = tmp_path / "groups.html"
+    page.write_text(
+        "<html><body><dl><dt>proxy</dt><dd>For example, <code>squid</code>\n  runs as user"
+        " <b>proxy</b>.</dd></dl><p>Next   paragraph.</p><pre>keep\n  this</pre></body></html>",
+        encoding="utf-8",
+    )
+    (doc,) = load_file(page)
+    assert "For example, squid runs as user proxy." in doc.text
+    assert "proxy\n\nFor example" in doc.text and "Next paragraph." in doc.text
+    assert "keep\n  this" in doc.text
+
+
+DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+
+
+@pytest.mark.skipif(not DEJAVU.is_file(), reason="needs a font with ligature glyphs")
+def test_pdf_ligatures_are_read_as_letters(tmp_path: Path) -> None:
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    pdfmetrics.registerFont(TTFont("DejaVu", str(DEJAVU)))
+    path = tmp_path / "lig.pdf"
+    pdf = canvas.Canvas(str(path))
+    pdf.setFont("DejaVu", 12)
+    pdf.drawString(72, 720, "The ﬁle is ﬂushed.")
+    pdf.save()
+    (doc,) = load_file(path)
+    assert "The file is flushed." in doc.text
