@@ -11,6 +11,7 @@ from index import IndexSettings
 from rag import RagSettings
 from rag.eval import metrics
 from rag.eval.datasets import EvalDataError, load_dataset
+from rag.eval.report import format_report
 from rag.eval.run import EvalOptions, evaluate
 from tests.fakes import HashEmbedder, ScriptedLLM
 
@@ -72,7 +73,14 @@ def test_answers_are_scored_and_cited_passages_checked(
 
     assert report["n"] == 2
     assert report["retrieval"]["recall@1"] == 1.0 and report["retrieval"]["ndcg@10"] == 1.0
-    assert report["answer"] == {"accuracy": 0.5, "abstain_rate": 0.5, "citation_precision": 1.0}
+    answer = report["answer"]
+    assert (answer["accuracy"], answer["abstain_rate"], answer["citation_precision"]) == (
+        0.5,
+        0.5,
+        1.0,
+    )
+    # No question is marked unanswerable, so wrong abstentions are not counted.
+    assert answer["unanswerable_abstained"] is None and answer["wrong_abstentions"] is None
     assert report["latency_s"]["p50"] is not None
     # The benchmark got a store of its own; the user's store was never created.
     assert (tmp_path / "eval").is_dir() and not (tmp_path / "user-store").exists()
@@ -141,3 +149,75 @@ def test_llama_index_baseline_runs_on_our_embedder_and_llm(qa_dir: Path) -> None
     assert report["answer"]["accuracy"] == 1.0
     # The library's prompt reached our LLM with the retrieved passage in it.
     assert "Piaggio" in llm.prompts[0][0]["content"]
+
+
+@pytest.fixture
+def docs_dir(tmp_path: Path) -> Path:
+    root = tmp_path / "tiny-docs"
+    (root / "docs").mkdir(parents=True)
+    (root / "docs" / "gnu.txt").write_text(
+        "The written offer must remain valid for at least three years.\n\n"
+        "Conveying verbatim copies is allowed for free.\n",
+        encoding="utf-8",
+    )
+    (root / "docs" / "zlib.md").write_text(
+        "# zlib\n\nThe zlib format uses a window of 32K bytes.\n", encoding="utf-8"
+    )
+    _write(
+        root / "dev.jsonl",
+        [
+            {"id": "f1", "question": "How large is the zlib window?", "lang": "en",
+             "kind": "number", "answers": ["32K"], "documents": ["docs/zlib.md"]},
+            {"id": "u1", "question": "Which compression level is the zlib default?",
+             "lang": "en", "kind": "unanswerable", "answers": [], "documents": []},
+            {"id": "h1", "question": "How long must it stay valid?", "lang": "en",
+             "kind": "followup", "answers": ["three years"], "documents": ["docs/gnu.txt"],
+             "history": [["What must accompany object code?", "A written offer [1]."]]},
+        ],
+    )  # fmt: skip
+    return root
+
+
+def test_a_folder_of_documents_is_indexed_and_scored_per_kind(
+    docs_dir: Path, settings: RagSettings
+) -> None:
+    llm = ScriptedLLM(
+        [
+            "The window is 32K bytes [1].",  # f1
+            "I don't know",  # u1: abstains, which is right
+            "How long must the written offer stay valid?",  # h1: the rewrite
+            "At least three years [1].",  # h1: the answer
+        ]
+    )
+    report = evaluate(
+        docs_dir, EvalOptions(split="dev", show_progress=False), settings,
+        embedder=HashEmbedder(), llm=llm,
+    )  # fmt: skip
+    summary = report.to_dict()
+    assert summary["n"] == 3
+    assert summary["answer"]["accuracy"] == 1.0
+    assert summary["answer"]["unanswerable_abstained"] == 1.0
+    assert summary["answer"]["wrong_abstentions"] == 0.0
+    assert set(summary["kinds"]) == {"number", "unanswerable", "followup"}
+    assert summary["kinds"]["followup"]["accuracy"] == 1.0
+    # The follow-up was searched as its rewrite, and its rewrite found the right document.
+    followup = report.results[2]
+    assert followup.searched == "How long must the written offer stay valid?"
+    assert followup.ranked[0] == "docs/gnu.txt"
+    assert followup.cited == ["docs/gnu.txt"]
+    # Unanswerable questions have no gold document, so retrieval is measured on the others.
+    assert summary["retrieval"]["recall@5"] == 1.0
+    assert "followup" in format_report(summary)
+
+
+def test_drop_gold_hides_a_whole_document(docs_dir: Path, settings: RagSettings) -> None:
+    options = EvalOptions(split="dev", drop_gold=True, show_progress=False)
+    llm = ScriptedLLM(["32K [1].", "I don't know", "How long must the offer stay valid?"])
+    report = evaluate(docs_dir, options, settings, embedder=HashEmbedder(), llm=llm)
+    assert report.results[0].ranked == ["docs/gnu.txt"]
+
+
+def test_a_bad_record_in_a_document_set_is_named(docs_dir: Path) -> None:
+    _write(docs_dir / "test.jsonl", [{"id": "x", "question": "?", "documents": ["docs/nope.txt"]}])
+    with pytest.raises(EvalDataError, match=r"test\.jsonl:1: document docs/nope\.txt"):
+        load_dataset(docs_dir, "test")

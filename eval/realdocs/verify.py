@@ -5,12 +5,11 @@ Run with the project's venv (it needs llama-index's readers, pypdf, bs4 and docx
 
     .venv/bin/python eval/realdocs/verify.py
 
-Text is extracted the way `index/load.py` does it: .txt/.md as UTF-8, .html with
-BeautifulSoup(html.parser).get_text("\\n") after dropping script/style/noscript/template,
-.pdf with llama-index PDFReader(return_full_document=False) page by page (a page's number is
-its page_label when that is all digits, else its 1-based index), .docx with DocxReader.
-Matching is case-insensitive on whitespace-normalised text (every run of whitespace is one
-space). Prints counts per kind, per language and per document; exits 1 on any problem.
+Text is extracted by the product's own loader (`index.load.load_file`: PDFs page by page,
+a page's number being its page_label when that is all digits, else its 1-based index).
+Matching is case-insensitive on whitespace- and NFKC-normalised text (every run of whitespace
+is one space; PDF ligatures such as "ﬁ" read as "fi"). Prints counts per kind, per language
+and per document; exits 1 on any problem.
 """
 
 from __future__ import annotations
@@ -19,6 +18,7 @@ import json
 import logging
 import re
 import sys
+import unicodedata
 from collections import Counter, defaultdict
 from functools import partial
 from pathlib import Path
@@ -146,38 +146,15 @@ ABSENT: dict[str, tuple[str | list[str], list[str]]] = {
 
 
 def norm(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().casefold()
-
-
-def read_text(path: Path) -> str:
-    return path.read_bytes().decode("utf-8-sig")
+    return re.sub(r"\s+", " ", unicodedata.normalize("NFKC", text)).strip().casefold()
 
 
 def extract(path: Path) -> list[tuple[int | None, str]]:
-    """[(page or None, text)] as the product's loader produces it."""
-    suffix = path.suffix.lower()
-    if suffix in (".txt", ".md", ".markdown"):
-        return [(None, read_text(path))]
-    if suffix in (".html", ".htm"):
-        from bs4 import BeautifulSoup
+    """[(page or None, text)] exactly as the product's loader produces it."""
+    sys.path.insert(0, str(HERE.parent.parent))
+    from index.load import load_file
 
-        soup = BeautifulSoup(read_text(path), "html.parser")
-        for tag in soup(["script", "style", "noscript", "template"]):
-            tag.decompose()
-        return [(None, soup.get_text("\n"))]
-    if suffix == ".pdf":
-        from llama_index.readers.file import PDFReader
-
-        pages = []
-        for i, doc in enumerate(PDFReader(return_full_document=False).load_data(path)):
-            label = str(doc.metadata.get("page_label"))
-            pages.append((int(label) if label.isdigit() else i + 1, doc.text))
-        return pages
-    if suffix == ".docx":
-        from llama_index.readers.file import DocxReader
-
-        return [(None, "\n".join(d.text for d in DocxReader().load_data(path)))]
-    raise ValueError(f"unsupported file type: {path}")
+    return [(d.metadata.get("page"), d.text) for d in load_file(path)]
 
 
 def main() -> int:

@@ -2,7 +2,8 @@
 
 Benchmarks judge retrieval per passage, so a passage is the unit that is embedded (the
 embedder truncates what it cannot read), stored under its id as its `source`. The store's
-manifest (source -> content hash) makes a rerun embed only new or changed passages.
+manifest (source -> content hash) makes a rerun embed only new or changed passages. A folder
+of documents goes through `index_paths`, exactly as `rag index` would index it.
 """
 
 from __future__ import annotations
@@ -10,10 +11,10 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from index import Embedder, IndexSettings, Store, open_store
+from index import Embedder, IndexSettings, Progress, Store, index_paths, open_store
 from index.chunk import Chunk
 from index.store import FileChunks
-from rag.eval.datasets import Dataset, Passage
+from rag.eval.datasets import Dataset, EvalDataError, Passage
 
 
 def eval_store_settings(base: IndexSettings, dataset: str) -> IndexSettings:
@@ -51,6 +52,18 @@ def index_dataset(
     from tqdm import tqdm
 
     store, embedder = open_store(settings, embedder)
+    if dataset.documents is not None:
+        with tqdm(desc=f"indexing {dataset.name}", unit="chunk", disable=not show_progress) as bar:
+
+            def update(p: Progress) -> None:
+                bar.total, bar.n = max(p.chunks_total, 1), p.chunks_done
+                bar.refresh()
+
+            report = index_paths([dataset.documents], settings, embedder=embedder, progress=update)
+        if report.failed:
+            failed = "; ".join(f"{path}: {why}" for path, why in report.failed)
+            raise EvalDataError(f"Some documents of {dataset.name} could not be indexed: {failed}")
+        return store, embedder, report.chunks_written
     known = {source: rec.file_hash for source, rec in store.files().items()}
     todo = [(p, d) for p in dataset.passages if known.get(p.id) != (d := _digest(p))]
     wanted = {p.id for p in dataset.passages}

@@ -37,6 +37,14 @@ def contains_answer(text: str, answers: Sequence[str]) -> bool:
     return any(a.casefold() in low for a in answers if a)
 
 
+def is_right(text: str, answers: Sequence[str], required: Sequence[str] = ()) -> bool:
+    """An accepted answer occurs in the text, and so does every required part."""
+    low = text.casefold()
+    return (not answers or contains_answer(text, answers)) and all(
+        r.casefold() in low for r in required
+    )
+
+
 def percentile(values: Sequence[float], q: float) -> float | None:
     return float(np.percentile(values, q)) if values else None
 

@@ -12,6 +12,10 @@ _ROWS = [
     ("answer", "accuracy", "answer accuracy"),
     ("answer", "abstain_rate", "abstain rate"),
     ("answer", "citation_precision", "citation precision"),
+    ("answer", "unanswerable_abstained", "unanswerable: abstained"),
+    ("answer", "wrong_abstentions", "wrong abstentions"),
+    ("answer", "pdf_page", "right PDF page"),
+    ("answer", "language", "answer language"),
     ("latency_s", "p50", "latency p50 (s)"),
     ("latency_s", "p95", "latency p95 (s)"),
 ]
@@ -27,5 +31,31 @@ def format_report(report: dict[str, Any]) -> str:
     for group, key, label in _ROWS:
         value = (report.get(group) or {}).get(key)
         shown = "n/a" if value is None else f"{value:.3f}"
-        lines.append(f"  {label:<20} {shown}")
+        if value is not None or group != "answer" or key in ("accuracy", "abstain_rate"):
+            lines.append(f"  {label:<24} {shown}")
+    kinds = report.get("kinds")
+    if kinds:
+        lines.append("")
+        lines.append("  " + "  ".join(f"{h:>{w}}" for h, w in _KIND_COLUMNS))
+        for kind, row in kinds.items():
+            cells = [kind, str(row["n"])] + [_cell(row.get(key)) for key in _KIND_KEYS]
+            widths = [w for _, w in _KIND_COLUMNS]
+            lines.append("  " + "  ".join(f"{c:>{w}}" for c, w in zip(cells, widths, strict=True)))
     return "\n".join(lines)
+
+
+_KIND_COLUMNS = [
+    ("kind", 12),
+    ("n", 4),
+    ("R@5", 5),
+    ("right", 5),
+    ("abstain", 7),
+    ("cit.prec", 8),
+    ("page", 5),
+    ("lang", 5),
+]
+_KIND_KEYS = ["recall@5", "accuracy", "abstain_rate", "citation_precision", "pdf_page", "language"]
+
+
+def _cell(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"

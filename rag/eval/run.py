@@ -11,7 +11,8 @@ from index import Embedder, Hit
 from rag.engine import Engine
 from rag.eval import metrics
 from rag.eval.corpus import eval_store_settings, index_dataset
-from rag.eval.datasets import Question, load_dataset
+from rag.eval.datasets import Dataset, Question, load_dataset
+from rag.language import is_in_language, language_code, reply_language
 from rag.llm import LLM
 from rag.retrieve import Retrieve
 from rag.settings import RagSettings
@@ -45,10 +46,27 @@ class Result:
     reply: str = ""
     evidence_score: float | None = None  # best evidence sentence's similarity to the question
     cited: list[str] = field(default_factory=list)  # passage ids of the citations
+    cited_pages: list[int | None] = field(default_factory=list)
     evidence: list[str] = field(default_factory=list)  # what the LLM was shown, per source
+    searched: str = ""  # the question that was searched (a follow-up's rewrite)
+    language_ok: bool | None = None  # the reply is in the question's language, whole
+    reply_language: str = ""
+    signals: dict[str, float] = field(default_factory=dict)
+    draft: str = ""
 
     def recall(self, k: int) -> float:
         return metrics.recall_at(self.ranked, self.question.relevant, k)
+
+    @property
+    def page_ok(self) -> bool | None:
+        """For an answered PDF question: a citation points at a page holding the answer."""
+        q = self.question
+        if not q.pages or self.abstained is not False or not self.cited:
+            return None
+        return any(
+            source in q.relevant and page in q.pages
+            for source, page in zip(self.cited, self.cited_pages, strict=True)
+        )
 
 
 @dataclass
@@ -64,23 +82,46 @@ class EvalReport:
 
     def to_dict(self) -> dict[str, Any]:
         r = self.results
+        scored = self.mode != "drop-gold"  # hidden gold makes retrieval and accuracy moot
+        out = self._scores(r, scored)
+        kinds = sorted({x.question.kind for x in r if x.question.kind})
+        if kinds:
+            out["kinds"] = {k: self._kind(k, scored) for k in kinds}
+        return out
+
+    def _kind(self, kind: str, scored: bool) -> dict[str, Any]:
+        r = [x for x in self.results if x.question.kind == kind]
+        scores = self._scores(r, scored)
+        return {
+            "n": len(r),
+            "recall@5": scores["retrieval"]["recall@5"],
+            **scores["answer"],
+        }
+
+    def _scores(self, r: list[Result], scored: bool) -> dict[str, Any]:
         answered = [x for x in r if x.abstained is not None]
         cited = [float(ok) for x in answered for ok in x.citations_ok]
-        scored = self.mode != "drop-gold"  # hidden gold makes retrieval and accuracy moot
+        located = [x for x in r if x.question.relevant]  # unanswerable ones have no gold
+        answerable = [x for x in answered if not x.question.unanswerable]
+        unanswerable = [x for x in answered if x.question.unanswerable]
+        pages = [float(ok) for x in answered if (ok := x.page_ok) is not None]
+        languages = [float(x.language_ok) for x in answered if x.language_ok is not None]
         return {
             "dataset": self.dataset,
             "split": self.split,
             "mode": self.mode,
             "n": len(r),
             "retrieval": {
-                "recall@1": metrics.mean([x.recall(1) for x in r]) if scored else None,
-                "recall@5": metrics.mean([x.recall(5) for x in r]) if scored else None,
+                "recall@1": metrics.mean([x.recall(1) for x in located]) if scored else None,
+                "recall@5": metrics.mean([x.recall(5) for x in located]) if scored else None,
                 "mrr": metrics.mean(
-                    [metrics.reciprocal_rank(x.ranked, x.question.relevant) for x in r]
+                    [metrics.reciprocal_rank(x.ranked, x.question.relevant) for x in located]
                 )
                 if scored
                 else None,
-                "ndcg@10": metrics.mean([metrics.ndcg_at(x.ranked, x.question.relevant) for x in r])
+                "ndcg@10": metrics.mean(
+                    [metrics.ndcg_at(x.ranked, x.question.relevant) for x in located]
+                )
                 if scored
                 else None,
             },
@@ -88,6 +129,15 @@ class EvalReport:
                 "accuracy": metrics.mean([float(x.correct) for x in answered]) if scored else None,
                 "abstain_rate": metrics.mean([float(bool(x.abstained)) for x in answered]),
                 "citation_precision": metrics.mean(cited) if scored else None,
+                # Set only where the set says which questions have no answer in the documents.
+                "unanswerable_abstained": metrics.mean(
+                    [float(bool(x.abstained)) for x in unanswerable]
+                ),
+                "wrong_abstentions": metrics.mean([float(bool(x.abstained)) for x in answerable])
+                if unanswerable
+                else None,
+                "pdf_page": metrics.mean(pages),
+                "language": metrics.mean(languages),
             },
             "latency_s": {
                 "p50": metrics.percentile([x.seconds for x in r], 50),
@@ -111,12 +161,21 @@ class EvalReport:
                 "relevant": x.question.relevant,
                 "ranked": x.ranked,
                 "seconds": round(x.seconds, 3),
+                "kind": x.question.kind,
+                "history": [list(t) for t in x.question.history],
+                "searched": x.searched,
                 "reply": x.reply,
+                "reply_language": x.reply_language,
+                "language_ok": x.language_ok,
+                "page_ok": x.page_ok,
+                "cited_pages": x.cited_pages,
                 "abstained": x.abstained,
                 "correct": x.correct,
                 "cited": x.cited,
                 "citations_ok": x.citations_ok,
                 "evidence_score": x.evidence_score,
+                "signals": x.signals,
+                "draft": x.draft,
                 "evidence": x.evidence,
             }
             for x in self.results
@@ -131,7 +190,8 @@ class _HidingRetriever:
         self.hidden: set[str] = set()
 
     def retrieve(self, question: str, k: int) -> list[Hit]:
-        hits = self.inner.retrieve(question, k + len(self.hidden))
+        # A hidden document may hold many chunks: ask for enough that k others remain.
+        hits = self.inner.retrieve(question, k + 50 * len(self.hidden))
         return [h for h in hits if h.chunk.source not in self.hidden][:k]
 
 
@@ -174,12 +234,16 @@ def evaluate(
         disable=not options.show_progress,
     )
     for q in bar:
-        hiding.hidden = set(q.relevant) if options.drop_gold else set()
-        t0 = time.perf_counter()
-        hits = engine.retriever.retrieve(q.text, RANKED)
-        result = Result(q, _passage_ids(hits), time.perf_counter() - t0)
+        hiding.hidden = {dataset.source_of(p) for p in q.relevant} if options.drop_gold else set()
+        result = Result(q, [], 0.0, searched=q.text)
         if answer:
-            _answer(engine, q, result)
+            _answer(engine, q, result, dataset)
+        t0 = time.perf_counter()
+        # A follow-up is measured on the question the engine searched (its rewrite).
+        hits = engine.retriever.retrieve(result.searched, RANKED)
+        result.ranked = _passage_ids(hits, dataset)
+        if not answer:
+            result.seconds = time.perf_counter() - t0
         results.append(result)
         bar.set_postfix_str(_running(results), refresh=False)
     engine.scorer.save(sentence_cache)
@@ -195,26 +259,40 @@ def evaluate(
     )
 
 
-def _answer(engine: Engine, q: Question, result: Result) -> None:
+def _answer(engine: Engine, q: Question, result: Result, dataset: Dataset) -> None:
     t0 = time.perf_counter()
-    reply = engine.ask(q.text)
+    reply = engine.ask(q.text, list(q.history))
     result.seconds = time.perf_counter() - t0
     result.abstained = reply.abstained
-    result.correct = not reply.abstained and metrics.contains_answer(reply.text, q.answers)
-    result.citations_ok = [metrics.contains_answer(c.text, q.answers) for c in reply.citations]
+    result.searched = reply.standalone_question or q.text
+    if q.unanswerable:
+        result.correct = reply.abstained
+    else:
+        result.correct = not reply.abstained and metrics.is_right(
+            reply.text, q.answers, q.answers_all
+        )
+    accepted = (*q.answers, *q.answers_all)
+    result.citations_ok = [metrics.contains_answer(c.text, accepted) for c in reply.citations]
     result.reply = reply.text
-    result.cited = [c.source for c in reply.citations]
+    result.signals = dict(reply.signals)
+    result.draft = reply.draft
+    result.cited = [dataset.passage_id(c.source) for c in reply.citations]
+    result.cited_pages = [c.page for c in reply.citations]
     result.evidence_score = max((s.score for s in reply.sources), default=None)
     result.evidence = [f"{s.source}: {' '.join(s.evidence)}" for s in reply.sources]
+    expected = q.lang or language_code(q.text)
+    if expected:
+        result.reply_language = reply_language(reply.text) or ""
+        result.language_ok = is_in_language(reply.text, expected)
 
 
-def _passage_ids(hits: list[Hit]) -> list[str]:
-    # A passage is one chunk here, but dedupe anyway so recall never counts one twice.
-    return list(dict.fromkeys(h.chunk.source for h in hits))
+def _passage_ids(hits: list[Hit], dataset: Dataset) -> list[str]:
+    # Documents hold many chunks and a passage may be cut in two: count each source once.
+    return list(dict.fromkeys(dataset.passage_id(h.chunk.source) for h in hits))
 
 
 def _running(results: list[Result]) -> str:
-    r1 = metrics.mean([x.recall(1) for x in results]) or 0.0
+    r1 = metrics.mean([x.recall(1) for x in results if x.question.relevant]) or 0.0
     answered = [x for x in results if x.abstained is not None]
     if not answered:
         return f"R@1 {r1:.3f}"
