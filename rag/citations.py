@@ -6,7 +6,9 @@ import re
 
 from rag.prompt import CANNOT_ANSWER_PHRASE
 
-_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+# "[1]" or "[1, 2]": how the prompt numbers sources and the answer cites them. The one
+# definition every module that reads or strips markers uses.
+MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 _ABSTAIN = re.compile(
     r"^\W*(i\s+don'?t\s+know|i\s+do\s+not\s+know|the\s+(sources|documents)\s+do\s+not\s+"
     r"(contain|answer|say|mention))",
@@ -16,20 +18,54 @@ _ABSTAIN = re.compile(
 
 def is_abstention(answer: str) -> bool:
     text = answer.replace("’", "'").strip()
-    if not re.search(r"\w", _MARKER.sub("", text)):
+    if not re.search(r"\w", MARKER.sub("", text)):
         return True  # nothing but citation markers ("[1]"): no answer was given
     return bool(_ABSTAIN.match(text)) or text.strip(' ."') == CANNOT_ANSWER_PHRASE
 
 
+# Words a sentence cannot end on: "The maximum weight is [1]." left its answer out. (Not
+# prepositions: "…, as stated in [1]." uses the marker as a noun, after the answer.)
+_DANGLING = frozenset(
+    {"is", "are", "was", "were", "be", "been", "being", "the", "a", "an", "and", "or", "than"}
+    | {"het", "een", "zijn", "waren"}
+    | {"der", "die", "das", "ein", "eine", "ist", "sind", "war", "waren", "und", "oder"}
+)
+
+
 def is_bare_marker(answer: str) -> bool:
-    """True for a reply that is only citation markers, with no words ("[2]")."""
-    return bool(_MARKER.search(answer)) and not re.search(r"\w", _MARKER.sub("", answer))
+    """True for a reply that cites a source but does not say the answer.
+
+    Only markers ("[2]"), or a sentence whose last word before a marker leaves it unfinished
+    ("The highest weight is [1].").
+    """
+    if not MARKER.search(answer):
+        return False
+    if not re.search(r"\w", MARKER.sub("", answer)):
+        return True
+    for match in MARKER.finditer(answer):
+        before = re.findall(r"[\w']+|[:]", answer[: match.start()])
+        if before and (before[-1].lower() in _DANGLING or before[-1] == ":"):
+            return True
+    return False
+
+
+def markers_last(answer: str) -> str:
+    """A reply opening with markers ("[1] Baykar …") gets them at its first sentence's end."""
+    match = re.match(r"\s*((?:\[\d+(?:\s*,\s*\d+)*\]\s*)+)", answer)
+    if not match or not answer[match.end() :].strip():
+        return answer
+    markers = re.sub(r"\s+", "", match.group(1))
+    rest = answer[match.end() :].lstrip(" :-–")
+    end = re.search(r"[.!?](?=\s|$)", rest)
+    if end is None:
+        return f"{rest.rstrip()} {markers}"
+    return f"{rest[: end.start()]} {markers}{rest[end.start() :]}"
 
 
 def cited_numbers(answer: str) -> list[int]:
     """Source numbers in order of first appearance."""
     seen: dict[int, None] = {}
-    for match in _MARKER.finditer(answer):
+    for match in MARKER.finditer(answer):
         for part in match.group(1).split(","):
             seen.setdefault(int(part), None)
     return list(seen)
@@ -47,7 +83,7 @@ def renumber(answer: str, valid: set[int]) -> tuple[str, list[int]]:
         kept = [new_number[int(p)] for p in match.group(1).split(",") if int(p) in new_number]
         return "".join(f"[{n}]" for n in dict.fromkeys(kept))
 
-    text = _MARKER.sub(replace, answer)
+    text = MARKER.sub(replace, answer)
     text = re.sub(r"[ \t]+([.,;:!?])", r"\1", text)
     text = re.sub(r"[ \t]{2,}", " ", text).strip()
     return text, order

@@ -14,11 +14,11 @@ from rag import citations as cite
 from rag.condense import Turn, condense
 from rag.errors import QuestionError
 from rag.evidence import Evidence, SentenceScorer, select_evidence
-from rag.grounding import is_grounded
+from rag.grounding import ground
 from rag.guard import clean_text, screen_hits
 from rag.language import question_language
 from rag.llm import LLM, Message, load_llm
-from rag.prompt import CANNOT_ANSWER_PHRASE, NO_ANSWER_TEXT, WRITE_OUT, build_messages
+from rag.prompt import CANNOT_ANSWER_PHRASE, WRITE_OUT, build_messages, no_answer_text
 from rag.retrieve import HybridRetriever, RetrievalWeights, Retrieve
 from rag.settings import REFUSAL_WEIGHT, RagSettings
 from rag.types import Answer, Citation, Source, Token
@@ -112,23 +112,25 @@ class Engine:
         """
         asked = self.clean_question(question)
         self.store.require_documents()
-        standalone = condense(asked, history or [], self.llm)
-        evidence = self._fit(standalone, self.evidence(standalone))
+        condensed = condense(asked, history or [], self.llm)
+        standalone, searched = condensed.question, condensed.search
+        language = question_language(asked)
+        evidence = self._fit(standalone, self.evidence(searched))
         sources = [_source(n, ev) for n, ev in enumerate(evidence, start=1)]
-        messages = build_messages(standalone, evidence, question_language(asked))
-        if evidence and not self.answerable(messages, evidence):
+        messages = build_messages(standalone, evidence, language)
+        signals: dict[str, float] = {}
+        if evidence and not self.answerable(messages, evidence, signals):
             # A small model shown evidence that is near the question but does not answer it
             # tends to answer from it anyway, so it is not asked to.
-            answer = Answer(NO_ANSWER_TEXT, [], True, standalone, standalone, sources)
-            yield replace(answer, question=asked)
+            yield replace(_no_answer(asked, searched, sources, language), signals=signals)
             return
         pieces: list[str] = []
         for piece in self.llm.stream(messages, self.settings.max_answer_tokens):
             pieces.append(piece)
             yield Token(piece)
         if cite.is_bare_marker("".join(pieces)):
-            # The small model sometimes replies with only "[2]": it found the source but
-            # wrote no answer. Asked once more, it writes the answer out.
+            # The small model sometimes replies with only "[2]", or "The maximum is [1].": it
+            # found the source but wrote no answer. Asked once more, it writes the answer out.
             messages = [
                 *messages,
                 {"role": "assistant", "content": "".join(pieces)},
@@ -139,10 +141,20 @@ class Engine:
             for piece in self.llm.stream(messages, self.settings.max_answer_tokens):
                 pieces.append(piece)
                 yield Token(piece)
-        answer = _finish("".join(pieces), standalone, sources)
-        yield replace(answer, question=asked, standalone_question=standalone)
+        draft = "".join(pieces)
+        answer = _finish(draft, standalone, sources)
+        if answer.abstained:
+            answer = _no_answer(asked, searched, sources, language)
+        yield replace(
+            answer, question=asked, standalone_question=searched, signals=signals, draft=draft
+        )
 
-    def answerable(self, messages: list[Message], evidence: list[Evidence]) -> bool:
+    def answerable(
+        self,
+        messages: list[Message],
+        evidence: list[Evidence],
+        signals: dict[str, float] | None = None,
+    ) -> bool:
         """Whether the evidence is likely to answer; False means the reply is an abstention.
 
         With an embedded LLM calibrated for this embedder, the evidence similarity is
@@ -151,6 +163,8 @@ class Engine:
         set by the user applies either way.
         """
         best = max(ev.score for ev in evidence)
+        signals = {} if signals is None else signals
+        signals["evidence"] = best
         if self.settings.min_evidence_score is not None and best < self.settings.min_evidence_score:
             return False
         floor = self.settings.answerability_floor(self.embedder.name, self.llm.name)
@@ -158,7 +172,9 @@ class Engine:
         if floor is None or probe is None:
             return best >= self.settings.evidence_floor(self.embedder.name)
         refusal = max(probe(messages, CANNOT_ANSWER_PHRASE), 1e-9)
-        return best - REFUSAL_WEIGHT * math.log(refusal) >= floor
+        signals["refusal"] = refusal
+        signals["answerability"] = best - REFUSAL_WEIGHT * math.log(refusal)
+        return signals["answerability"] >= floor
 
     def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
         answer = None
@@ -195,13 +211,23 @@ def _source(n: int, ev: Evidence) -> Source:
     )
 
 
+def _no_answer(asked: str, searched: str, sources: list[Source], language: str) -> Answer:
+    return Answer(no_answer_text(language), [], True, asked, searched, sources)
+
+
 def _finish(raw: str, question: str, sources: list[Source]) -> Answer:
-    """Turn the model's reply into an Answer with only citations that point at real sources."""
-    raw = raw.strip()
+    """Turn the model's reply into an Answer with only citations that point at real sources.
+
+    An abstention, or a reply whose names and numbers the cited sources do not hold
+    (rag/grounding.py), is returned with `abstained` set and no text of its own.
+    """
+    raw = cite.markers_last(raw.strip())
     if not sources or not raw or cite.is_abstention(raw):
-        return Answer(NO_ANSWER_TEXT, [], True, question, question, sources)
-    if not is_grounded(raw, question, [s.text for s in sources]):
-        return Answer(NO_ANSWER_TEXT, [], True, question, question, sources)
+        return Answer("", [], True, question, question, sources)
+    grounded = ground(raw, question, {s.n: s.text for s in sources})
+    if grounded is None:
+        return Answer("", [], True, question, question, sources)
+    raw = grounded
     by_n = {s.n: s for s in sources}
     text, order = cite.renumber(raw, set(by_n))
     if not order:

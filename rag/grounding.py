@@ -1,26 +1,71 @@
-"""A last check that an answer comes from the sources and not from the model's own memory.
+"""A last check that each sentence of an answer comes from the source it cites.
 
-The small default model sometimes answers off-topic questions from what it learned in
-training ("The capital of Australia is Canberra [1]"). Names and numbers are the part of
-an answer that survives translation, so an answer whose new names and numbers appear in
-no source is not grounded in the documents.
+The small default model sometimes answers from what it learned in training ("The capital of
+Australia is Canberra [1]"), or takes a number from one source and cites another. Names and
+numbers are the part of an answer that survives translation, so each answer sentence's new
+names and numbers (those not already in the question) must be found in the passages that
+sentence cites: every number, and at least half of the names (names are translated now and
+then: "Italy" / "Italië"). A sentence that fails with its own citation but holds with another
+source given to the model is re-cited to that source; a sentence no source supports is
+dropped, and an answer left with nothing is no answer.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from rag.citations import MARKER
 
 _TOKEN = re.compile(r"[^\W_][\w'’-]*", re.UNICODE)
-_MARKER = re.compile(r"\[\d+(?:\s*,\s*\d+)*\]")
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+# A sentence ends at . ! ? and the markers right after it ("… Aerospace. [1] It …").
+_SENTENCE_END = re.compile(r"(?<=[.!?])((?:\s*\[\d+(?:\s*,\s*\d+)*\])*)\s+(?=\S)")
 
 
-def _distinctive(text: str) -> list[str]:
-    """Capitalised words not opening a sentence, and anything with a digit."""
+@dataclass(frozen=True)
+class Claim:
+    """One sentence of an answer and the source numbers it cites."""
+
+    text: str
+    cites: tuple[int, ...]
+
+
+def split_claims(answer: str) -> list[Claim]:
+    """The answer's sentences with their markers; an unmarked sentence borrows the next one's."""
+    pieces, pos = [], 0
+    for match in _SENTENCE_END.finditer(answer):
+        pieces.append(answer[pos : match.end(1)].strip())
+        pos = match.end()
+    pieces.append(answer[pos:].strip())
+    pieces = [p for p in pieces if p]
+    cites = [
+        tuple(dict.fromkeys(int(n) for m in MARKER.finditer(p) for n in m.group(1).split(",")))
+        for p in pieces
+    ]
+    for i in range(len(pieces) - 2, -1, -1):  # "X is Y. It is Z [1]": [1] covers both
+        if not cites[i]:
+            cites[i] = cites[i + 1]
+    for i in range(1, len(pieces)):
+        if not cites[i]:
+            cites[i] = cites[i - 1]
+    return [Claim(p, c) for p, c in zip(pieces, cites, strict=True)]
+
+
+def _numbers(text: str) -> set[str]:
+    """Numbers with their separators removed ("1,117" and "1.117" are one number)."""
+    found = {re.sub(r"[.,]", "", n) for n in _NUMBER.findall(text)}
+    return found | set(re.findall(r"\d+", text))
+
+
+def _names(text: str) -> list[str]:
+    """Capitalised words that do not open a sentence, lower-cased."""
     out = []
-    for sentence in re.split(r"(?<=[.!?])\s+", _MARKER.sub(" ", text)):
+    for sentence in re.split(r"(?<=[.!?:])\s+", MARKER.sub(" ", text)):
         for i, match in enumerate(_TOKEN.finditer(sentence)):
             word = match.group(0)
-            if any(ch.isdigit() for ch in word) or (i > 0 and word[0].isupper()):
+            if i > 0 and word[0].isupper() and not any(ch.isdigit() for ch in word):
                 out.append(word.lower())
     return out
 
@@ -35,11 +80,62 @@ def _stem_match(word: str, vocabulary: set[str]) -> bool:
     return any(v.startswith(stem) or (len(v) >= 4 and word.startswith(v)) for v in vocabulary)
 
 
-def is_grounded(answer: str, question: str, sources: list[str]) -> bool:
-    """False when the answer names things found neither in the question nor in any source."""
-    question_words = {w.lower() for w in _TOKEN.findall(question)}
-    new = [w for w in _distinctive(answer) if not _stem_match(w, question_words)]
-    if not new:
-        return True
-    vocabulary = {w.lower() for s in sources for w in _TOKEN.findall(s)}
-    return any(_stem_match(w, vocabulary) for w in new)
+@dataclass(frozen=True)
+class _Facts:
+    """What a claim asserts beyond the question: its numbers and names."""
+
+    numbers: set[str]
+    names: list[str]
+
+    def held_by(self, text: str) -> bool:
+        if not self.numbers <= _numbers(text):
+            return False
+        if not self.names:
+            return True
+        vocabulary = {w.lower() for w in _TOKEN.findall(text)}
+        found = sum(_stem_match(w, vocabulary) for w in self.names)
+        return 2 * found >= len(self.names)
+
+
+def _facts(claim: str, question: str) -> _Facts:
+    body = MARKER.sub(" ", claim)
+    asked_words = {w.lower() for w in _TOKEN.findall(question)}
+    names = [w for w in _names(body) if not _stem_match(w, asked_words)]
+    return _Facts(_numbers(body) - _numbers(question), names)
+
+
+def ground(answer: str, question: str, sources: dict[int, str]) -> str | None:
+    """The answer with every sentence supported by what it cites, or None when none is.
+
+    `sources` maps each source number given to the model to its passage text. Citations of
+    numbers that are not sources are left for `citations.renumber` to drop.
+    """
+    kept, asserted, supported = [], 0, 0
+    for claim in split_claims(answer):
+        facts = _facts(claim.text, question)
+        if not facts.numbers and not facts.names:
+            kept.append(claim.text)
+            continue
+        asserted += 1
+        cited = [n for n in claim.cites if n in sources]
+        if cited and facts.held_by(" ".join(sources[n] for n in cited)):
+            kept.append(claim.text)
+            supported += 1
+            continue
+        other = next((n for n, text in sources.items() if facts.held_by(text)), None)
+        if other is None:
+            continue  # no source says this: the model's own knowledge, or a misreading
+        supported += 1
+        body = re.sub(r"\s+([.!?])", r"\1", MARKER.sub("", claim.text)).rstrip()
+        stop = body.rstrip(".!?")
+        kept.append(f"{stop.rstrip()} [{other}]{body[len(stop) :]}")
+    if asserted and not supported:
+        return None  # what is left (if anything) asserts nothing the sources hold
+    if not any(re.search(r"\w", MARKER.sub("", k)) for k in kept):
+        return None
+    return " ".join(kept)
+
+
+def is_grounded(answer: str, question: str, sources: Sequence[str]) -> bool:
+    """True when some sentence of the answer is supported by one of `sources`."""
+    return ground(answer, question, dict(enumerate(sources, start=1))) is not None

@@ -18,6 +18,7 @@ from dataclasses import replace
 
 from index import Hit
 from index.chunk import split_sentences
+from rag.citations import MARKER
 
 # Lone surrogates (from `surrogateescape`d argv or JSON "\ud800") cannot be encoded as UTF-8.
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
@@ -26,7 +27,6 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _SPECIAL = re.compile(
     r"<\|[A-Za-z_][\w-]{0,30}\|>|\[/?INST\]|<</?SYS>>|</?(?:start_of_turn|end_of_turn)>",
 )
-_MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 
 _AI = (
     r"(?:ai|a\.i\.|ai[- ]?(?:assistants?|models?|modellen|systems?)|ki(?:-assistent\w*)?|ia|"
@@ -143,7 +143,7 @@ def screen_text(text: str) -> str:
         if is_instruction(sentence.text):
             text = text[: sentence.start] + " " * len(sentence.text) + text[sentence.end :]
     text = _SPECIAL.sub(_blank, text)
-    return _MARKER.sub(lambda m: f"({m.group(1)})", text)
+    return MARKER.sub(lambda m: f"({m.group(1)})", text)
 
 
 def screen_hits(hits: list[Hit]) -> list[Hit]:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any
+
+from rag.citations import MARKER
 
 FALLBACK = "the same language as the question"
 
@@ -40,3 +43,63 @@ def question_language(question: str) -> str:
     """English name of the question's language, or a neutral instruction when unsure."""
     language = _detector().detect_language_of(question)
     return language.name.title() if language is not None else FALLBACK
+
+
+def language_code(text: str) -> str | None:
+    """ISO 639-1 code of the text's language ("en", "nl", ...), or None when unsure."""
+    language = _detector().detect_language_of(text)
+    return language.iso_code_639_1.name.lower() if language is not None else None
+
+
+def reply_language(reply: str) -> str | None:
+    """The language of a reply, its citation markers left out."""
+    return language_code(MARKER.sub(" ", reply))
+
+
+_CODE = re.compile(r"`[^`]*`|\S*[\d_/=<>@\\]\S*|\S+\.\S+|--?\w[\w-]*")
+_PLAIN_WORD = re.compile(r"(?<![\w-])[^\W\d_][^\W\d_'’-]*(?![\w-])", re.UNICODE)
+
+
+def _prose_words(text: str) -> list[str]:
+    """The words of a reply that carry its language: no names, numbers, code or markers."""
+    text = _CODE.sub(" ", MARKER.sub(" ", text))
+    return [w for w in _PLAIN_WORD.findall(text) if not w[0].isupper()]
+
+
+def foreign_words(reply: str, expected: str) -> list[str]:
+    """Words lingua is sure belong to another language than `expected` ("luchtvaartbedrijf").
+
+    Only long words count, and only where lingua gives the expected language almost no
+    chance: technical loanwords ("default", "Kilobyte") stay allowed.
+    """
+    detector = _detector()
+    out = []
+    for word in _prose_words(reply):
+        if len(word) < 6:
+            continue
+        values = detector.compute_language_confidence_values(word)
+        top = values[0]
+        mine = next((v.value for v in values if _code(v.language) == expected), 0.0)
+        if _code(top.language) != expected and top.value >= 0.9 and mine < 0.05:
+            out.append(word)
+    return out
+
+
+def _code(language: Any) -> str:
+    return str(language.iso_code_639_1.name.lower())
+
+
+def is_in_language(reply: str, expected: str) -> bool:
+    """Whether a reply is written in the `expected` language (ISO 639-1), whole.
+
+    Names, numbers and code are left out first (lingua takes "Baykar acquired Piaggio
+    Aerospace." for Italian); what remains must read as the expected language when there is
+    enough of it to tell, and hold no word that is surely of another language.
+    """
+    if foreign_words(reply, expected):
+        return False
+    words = _prose_words(reply)
+    if len(words) < 3:
+        return True  # too little prose to tell
+    detected = language_code(" ".join(words))
+    return detected is None or detected == expected

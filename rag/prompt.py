@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+from index.chunk import plain
 from rag.evidence import Evidence
 from rag.llm.base import Message
 
 # One phrase shared by the prompt and the parser (and the tests): the model's way to abstain.
 CANNOT_ANSWER_PHRASE = "I don't know"
 NO_ANSWER_TEXT = "The documents do not answer this question."
+# The same reply in the languages questions are most often asked in (rag/language.py names).
+_NO_ANSWER = {
+    "English": NO_ANSWER_TEXT,
+    "Dutch": "De documenten geven geen antwoord op deze vraag.",
+    "German": "Die Dokumente beantworten diese Frage nicht.",
+    "French": "Les documents ne répondent pas à cette question.",
+    "Spanish": "Los documentos no responden a esta pregunta.",
+    "Italian": "I documenti non rispondono a questa domanda.",
+    "Portuguese": "Os documentos não respondem a esta pergunta.",
+}
 # Sent when the model replied with only a source number.
 WRITE_OUT = "Write the answer itself in a short sentence, with the source number after it."
 
@@ -21,10 +32,15 @@ SYSTEM = (
 )
 
 
+def no_answer_text(language: str) -> str:
+    """The abstention reply, in the question's language where we have it (else English)."""
+    return _NO_ANSWER.get(language, NO_ANSWER_TEXT)
+
+
 def format_sources(evidence: list[Evidence]) -> str:
     lines = []
     for n, ev in enumerate(evidence, start=1):
-        body = " ".join(s.text for s in ev.sentences)
+        body = plain(" ".join(s.text for s in ev.sentences))
         lines.append(f"[{n}] {body}")
     return "\n".join(lines)
 

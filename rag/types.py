@@ -44,6 +44,9 @@ class Answer:
     question: str = ""
     standalone_question: str = ""  # the question actually searched (follow-ups rewritten)
     sources: list[Source] = field(default_factory=list)
+    # What the abstention decision saw (evidence similarity, P(refusal), ...), for eval.
+    signals: dict[str, float] = field(default_factory=dict)
+    draft: str = ""  # the model's own reply, before citations were checked
 
     def to_dict(self) -> dict[str, object]:
         """The `rag ask --json` shape."""

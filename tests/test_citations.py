@@ -48,4 +48,38 @@ def test_bare_marker_replies_are_recognised() -> None:
     from rag.citations import is_bare_marker
 
     assert is_bare_marker("[2]") and is_bare_marker(" [1][3]. ")
+    assert is_bare_marker("The highest weight a glob can have is [1].")
+    assert is_bare_marker("Die Höchstgrenze ist [2].")
     assert not is_bare_marker("Piaggio [1]") and not is_bare_marker("I don't know")
+    assert not is_bare_marker("The maximum is 100, as stated in [1].")
+
+
+def test_markers_opening_a_reply_move_to_its_first_sentence() -> None:
+    from rag.citations import markers_last
+
+    moved = markers_last("[1] The maximum is 100. It is fixed.")
+    assert moved == "The maximum is 100 [1]. It is fixed."
+    assert markers_last("[2][3]: yes") == "yes [2][3]"
+    assert markers_last("[1]") == "[1]"
+
+
+def test_each_sentence_must_be_held_by_the_source_it_cites() -> None:
+    from rag.grounding import ground
+
+    sources = {1: "Node.js 18 is the minimum.", 2: "The project was released on 29 June 2007."}
+    q = "When was it released?"
+    assert ground("It was released on 29 June 2007 [2].", q, sources) == (
+        "It was released on 29 June 2007 [2]."
+    )
+    # Cited the wrong source: moved to the one that holds the date.
+    assert ground("It was released on 29 June 2007 [1].", q, sources) == (
+        "It was released on 29 June 2007 [2]."
+    )
+    # A number from elsewhere in the corpus, not in what was given: withdrawn.
+    assert ground("The minimum Python version is 3.6 [1].", "Which Python?", sources) is None
+    # One unsupported sentence goes; the supported one stays.
+    assert ground("Released on 29 June 2007 [2]. It has 42 stars [2].", q, sources) == (
+        "Released on 29 June 2007 [2]."
+    )
+    # Numbers are compared without their separators.
+    assert ground("It has 1.117 lines [1].", "How long?", {1: "1,117 lines"}) is not None

@@ -81,3 +81,20 @@ def test_answerability_separates_an_answered_question_from_an_unanswered_one(
         "What did Baykar acquire in Italy?": True,
         "What is the capital of Australia?": False,
     }
+
+
+def test_a_follow_up_is_rewritten_into_a_question_and_answered(settings: RagSettings) -> None:
+    engine = get_engine(settings)
+    first = engine.ask("What did Baykar acquire in Italy?")
+    assert "Piaggio" in first.text
+    answer = engine.ask("Who chaired the summit where it signed the deal with Leonardo?", [
+        (first.question, first.text)
+    ])  # fmt: skip
+    follow_up = engine.ask("And who co-chaired it with him?", [
+        ("Who chaired the summit in Rome?", "President Recep Tayyip Erdogan chaired it [1]."),
+    ])  # fmt: skip
+    # The searched text is a question about the summit, not an answer.
+    assert follow_up.standalone_question.rstrip().endswith("?")
+    assert not follow_up.abstained and "Meloni" in follow_up.text
+    assert any("Meloni" in c.text for c in follow_up.citations)
+    assert not answer.abstained and "Erdogan" in answer.text

@@ -43,7 +43,7 @@ def test_citations_to_sources_that_were_not_given_are_dropped(
 
 def test_model_saying_it_does_not_know_is_an_abstention(engine: Engine, llm: ScriptedLLM) -> None:
     llm.enqueue("I don't know.")
-    answer = engine.ask("Hoeveel kost een pannenkoek?")
+    answer = engine.ask("How much does a pancake cost in that town?")
     assert answer.abstained and answer.text == NO_ANSWER_TEXT and not answer.citations
 
 
@@ -86,9 +86,9 @@ def test_follow_up_is_rewritten_before_retrieval(engine: Engine, llm: ScriptedLL
     history = [("What did Baykar acquire in Italy?", "Piaggio Aerospace [1].")]
     answer = engine.ask("And when was that?", history)
 
-    condense_prompt = llm.prompts[0][1]["content"]
+    condense_prompt = llm.prompts[0][-1]["content"]
     assert "What did Baykar acquire in Italy?" in condense_prompt
-    assert "Last question: And when was that?" in condense_prompt
+    assert "Follow-up question: And when was that?" in condense_prompt
     assert answer.question == "And when was that?"
     assert answer.standalone_question == "When did Baykar take over Piaggio Aerospace?"
     assert "Question: When did Baykar take over Piaggio Aerospace?" in llm.prompts[1][1]["content"]
@@ -115,3 +115,72 @@ def test_warm_embeds_sentences_so_the_first_question_does_not(
     llm.enqueue("Piaggio Aerospace [1].")
     engine.ask("Piaggio Aerospace overname Baykar")
     assert embedder.passages_embedded == before
+
+
+@pytest.mark.parametrize(
+    "bad_rewrite",
+    [
+        "Baykar acquired Piaggio Aerospace in 2024.",  # an answer, not a question
+        "When did Baykar buy Piaggio Aerospace for 300 million?",  # a number from nowhere
+        "What is the weather like in Rome today and tomorrow and the day after that, and "
+        "what should I wear, and which museums are open on Sundays in the summer months?",
+    ],
+)
+def test_a_rewrite_that_is_not_the_users_question_is_not_searched(
+    engine: Engine, llm: ScriptedLLM, bad_rewrite: str
+) -> None:
+    llm.enqueue(bad_rewrite, "In 2025 [1].")
+    history = [("What did Baykar acquire in Italy?", "Piaggio Aerospace [1].")]
+    answer = engine.ask("And when was that?", history)
+    # Searched with the previous question and the follow-up; the model answers the follow-up.
+    assert answer.standalone_question == "What did Baykar acquire in Italy? And when was that?"
+    assert "Question: And when was that?" in llm.prompts[1][-1]["content"]
+
+
+def test_a_follow_up_in_dutch_keeps_its_rewrite(engine: Engine, llm: ScriptedLLM) -> None:
+    llm.enqueue("Wanneer kocht Baykar Piaggio Aerospace?", "In 2025 [1].")
+    history = [("Wat kocht Baykar in Italië?", "Piaggio Aerospace [1].")]
+    answer = engine.ask("Wanneer was dat?", history)
+    assert answer.standalone_question == "Wanneer kocht Baykar Piaggio Aerospace?"
+
+
+def test_a_number_the_cited_source_does_not_hold_is_re_cited_or_withdrawn(
+    tmp_path: Path, rag_settings: RagSettings, embedder: HashEmbedder, llm: ScriptedLLM
+) -> None:
+    docs = tmp_path / "two"
+    docs.mkdir()
+    (docs / "plant.txt").write_text("Piaggio Aerospace employs 850 people.")
+    (docs / "sale.txt").write_text("Piaggio Aerospace fetched 300 million.")
+    index_paths([docs], rag_settings.index, embedder=embedder)
+    engine = Engine(rag_settings, embedder=embedder, llm=llm)
+    question = "Piaggio Aerospace"
+    by_file = {Path(s.source).name: s.n for s in engine.ask(question).sources}
+    assert set(by_file) == {"plant.txt", "sale.txt"}
+    # The price is in the sale, but the model cites the plant: the citation moves.
+    llm.enqueue(f"It fetched 300 million [{by_file['plant.txt']}].")
+    answer = engine.ask(question)
+    assert not answer.abstained and answer.citations[0].source.endswith("sale.txt")
+    # A number no source holds (from memory, or elsewhere in the corpus): withdrawn.
+    llm.enqueue(f"It fetched 420 million [{by_file['sale.txt']}].")
+    answer = engine.ask(question)
+    assert answer.abstained and not answer.citations and "420" not in answer.text
+
+
+def test_a_reply_that_leaves_the_answer_out_is_asked_again(
+    engine: Engine, llm: ScriptedLLM
+) -> None:
+    llm.enqueue("The company Baykar bought is [1].", "Baykar bought Piaggio Aerospace [1].")
+    answer = engine.ask("Piaggio Aerospace overname Baykar")
+    assert answer.text == "Baykar bought Piaggio Aerospace [1]." and len(llm.prompts) == 2
+
+
+def test_a_reply_never_starts_with_a_marker(engine: Engine, llm: ScriptedLLM) -> None:
+    llm.enqueue("[1] Baykar bought Piaggio Aerospace. It is Italian.")
+    answer = engine.ask("Piaggio Aerospace overname Baykar")
+    assert answer.text == "Baykar bought Piaggio Aerospace [1]. It is Italian."
+
+
+def test_an_abstention_is_in_the_language_of_the_question(engine: Engine, llm: ScriptedLLM) -> None:
+    llm.enqueue("I don't know.")
+    answer = engine.ask("Hoeveel kost een pannenkoek in het restaurant van Baykar?")
+    assert answer.abstained and answer.text == "De documenten geven geen antwoord op deze vraag."
