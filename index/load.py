@@ -88,10 +88,12 @@ def _read_pdf(path: Path) -> list[tuple[str, int | None]]:
 
 # Elements that start a new line; everything else (<a>, <code>, <b>, ...) is inline, so
 # "<code>squid</code> runs as user proxy" stays one sentence.
-_BLOCKS = (
-    "address article aside blockquote br dd details div dl dt figcaption figure footer form "
-    "h1 h2 h3 h4 h5 h6 header hr li main nav ol p pre section summary table td th tr ul"
-).split()
+_BLOCKS = [
+    *("address", "article", "aside", "blockquote", "br", "dd", "details", "div", "dl", "dt"),
+    *("figcaption", "figure", "footer", "form", "h1", "h2", "h3", "h4", "h5", "h6", "header"),
+    *("hr", "li", "main", "nav", "ol", "p", "pre", "section", "summary", "table", "td", "th"),
+    *("tr", "ul"),
+]
 
 
 def _read_html(path: Path) -> str:
