@@ -11,6 +11,7 @@ from index.errors import (
     RagError,
     SettingsError,
     StoreUnavailableError,
+    UnknownSourceError,
 )
 from index.load import SUPPORTED_SUFFIXES
 from index.pipeline import IndexReport, Progress, index_paths, open_store, remove_documents
@@ -35,6 +36,7 @@ __all__ = [
     "SettingsError",
     "Store",
     "StoreUnavailableError",
+    "UnknownSourceError",
     "index_paths",
     "load_embedder",
     "open_store",

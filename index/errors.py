@@ -38,3 +38,7 @@ class StoreUnavailableError(RagError):
 
 class EmbedderError(RagError):
     """The configured embedding model cannot be loaded."""
+
+
+class UnknownSourceError(RagError):
+    """A document or folder to search within holds nothing indexed."""

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+from collections.abc import Collection
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -53,6 +54,7 @@ class KeywordIndex:
         import bm25s
 
         self.chunks = chunks
+        self._sources = np.array([c.source for c in chunks], dtype=object)
         self._bm25 = bm25s.BM25()
         if chunks:
             self._bm25.index([analyze(c.text) or ["\0"] for c in chunks], show_progress=False)
@@ -64,8 +66,11 @@ class KeywordIndex:
             return np.zeros(len(self.chunks), dtype=np.float32)
         return np.asarray(self._bm25.get_scores(terms), dtype=np.float32)
 
-    def search(self, text: str, k: int) -> list[KeywordHit]:
+    def search(self, text: str, k: int, sources: Collection[str] | None = None) -> list[KeywordHit]:
+        """The k best matches; only among chunks of `sources` when given."""
         scores = self.scores(text)
+        if sources:
+            scores = np.where(np.isin(self._sources, list(sources)), scores, 0.0)
         order = np.argsort(-scores)[:k]
         return [KeywordHit(self.chunks[i], float(scores[i])) for i in order if scores[i] > 0]
 

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
 
 from index.chunk import Chunk
-from index.errors import EmptyStoreError, ModelMismatchError, StoreUnavailableError
+from index.errors import (
+    EmptyStoreError,
+    ModelMismatchError,
+    StoreUnavailableError,
+    UnknownSourceError,
+)
 from index.settings import IndexSettings
 
 # Chroma's own telemetry and default embedder both reach for the network; we pass vectors.
@@ -206,13 +213,40 @@ class Store:
                 "rag index PATH (for example: rag index seeds)"
             )
 
-    def search(self, vector: np.ndarray, k: int) -> list[Hit]:
-        """The k chunks nearest to `vector`, best first."""
+    def resolve_sources(self, paths: Iterable[str | Path]) -> list[str]:
+        """The indexed documents that `paths` name: files exactly, folders by what is under them.
+
+        A path may be relative (to the working directory) or as the store lists it. A path
+        under which nothing is indexed is refused with UnknownSourceError.
+        """
+        indexed = sorted(self.files())
+        chosen: set[str] = set()
+        unknown = []
+        for raw in paths:
+            wanted = {Path(str(raw)), Path(str(raw)).expanduser().resolve()}
+            found = [s for s in indexed if any(_within(Path(s), w) for w in wanted)]
+            if not found:
+                unknown.append(str(raw))
+            chosen.update(found)
+        if unknown:
+            names = ", ".join(repr(u) for u in unknown)
+            raise UnknownSourceError(
+                f"Nothing is indexed at or under {names} in the store at {self.location}. "
+                "Give a path as `rag index` indexed it (the chat's Documents tab lists them), "
+                f"or index it first: rag index {' '.join(unknown)}"
+            )
+        return sorted(chosen)
+
+    def search(
+        self, vector: np.ndarray, k: int, sources: Collection[str] | None = None
+    ) -> list[Hit]:
+        """The k chunks nearest to `vector`, best first; only chunks of `sources` if given."""
         # No count() first: Chroma returns fewer than k when it holds fewer, and the extra
         # round trip showed up in retrieval latency.
         res = self._chunks.query(
             query_embeddings=[vector.tolist()],
             n_results=k,
+            where=_source_filter(sources),
             include=["documents", "metadatas", "distances"],
         )
         return [
@@ -253,6 +287,18 @@ class Store:
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=False)
         ]
         return sorted(chunks, key=lambda c: (c.page or 0, c.start))
+
+
+def _within(source: Path, wanted: Path) -> bool:
+    return source == wanted or source.is_relative_to(wanted)
+
+
+def _source_filter(sources: Collection[str] | None) -> dict[str, Any] | None:
+    """Chroma's `where` for chunks of these sources (the filter runs inside the query)."""
+    if not sources:
+        return None
+    chosen = sorted(sources)
+    return {"source": chosen[0]} if len(chosen) == 1 else {"source": {"$in": chosen}}
 
 
 def _to_chunk(cid: str, text: str, meta: Any) -> Chunk:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from pathlib import Path
 
-from index.errors import EmptyStoreError, ModelMismatchError, RagError
+from index.errors import EmptyStoreError, ModelMismatchError, RagError, UnknownSourceError
 from rag.condense import Turn
 from rag.engine import Engine
 from rag.errors import BackendError, LLMUnavailableError, ModelUnavailableError, QuestionError
@@ -28,20 +29,29 @@ def get_engine(settings: RagSettings | None = None) -> Engine:
 
 
 def query(
-    question: str, settings: RagSettings | None = None, history: list[Turn] | None = None
+    question: str,
+    settings: RagSettings | None = None,
+    history: list[Turn] | None = None,
+    sources: Sequence[str | Path] | None = None,
 ) -> Answer:
     """Answer `question` from the indexed documents, citing the passages used.
 
     `history` holds earlier (question, answer) turns; a follow-up is rewritten with it.
+    `sources` limits the search to these documents: file paths, or folders for every
+    indexed file under them (None or empty: every document). A path under which nothing
+    is indexed raises UnknownSourceError.
     """
-    return get_engine(settings).ask(question, history)
+    return get_engine(settings).ask(question, history, sources)
 
 
 def stream_query(
-    question: str, settings: RagSettings | None = None, history: list[Turn] | None = None
+    question: str,
+    settings: RagSettings | None = None,
+    history: list[Turn] | None = None,
+    sources: Sequence[str | Path] | None = None,
 ) -> Iterator[Token | Answer]:
     """Like `query`, but yields Tokens while the answer is written, then the Answer."""
-    return get_engine(settings).stream(question, history)
+    return get_engine(settings).stream(question, history, sources)
 
 
 __all__ = [
@@ -61,6 +71,7 @@ __all__ = [
     "Source",
     "Token",
     "Turn",
+    "UnknownSourceError",
     "get_engine",
     "query",
     "stream_query",

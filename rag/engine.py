@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 from index import Embedder, Hit, open_store
 from index.chunk import split_sentences
@@ -19,7 +20,7 @@ from rag.guard import clean_text, screen_hits
 from rag.language import question_language
 from rag.llm import LLM, Message, load_llm
 from rag.prompt import CANNOT_ANSWER_PHRASE, WRITE_OUT, build_messages, no_answer_text
-from rag.retrieve import HybridRetriever, RetrievalWeights, Retrieve
+from rag.retrieve import HybridRetriever, RetrievalWeights, Retrieve, ScopedRetrieve
 from rag.settings import REFUSAL_WEIGHT, RagSettings
 from rag.types import Answer, Citation, Source, Token
 
@@ -41,7 +42,7 @@ class Engine:
         self._llm = llm
         self._llm_lock = threading.Lock()
         self.scorer = SentenceScorer(self.embedder)
-        self.retriever: Retrieve = HybridRetriever(
+        hybrid = HybridRetriever(
             self.store,
             self.embedder,
             self.scorer,
@@ -52,6 +53,10 @@ class Engine:
                 rerank=self.settings.rerank_passages,
             ),
         )
+        # `retriever` is the step eval swaps (drop-gold); questions limited to some documents
+        # go to `scoped_retriever`, which filters inside the store and keyword queries.
+        self.retriever: Retrieve = hybrid
+        self.scoped_retriever: ScopedRetrieve = hybrid
 
     def warm(self, max_chunks: int = 3000) -> None:
         """Load the LLM and, for a store this small, embed every sentence before it is asked.
@@ -88,13 +93,20 @@ class Engine:
             )
         return text
 
-    def retrieve(self, question: str) -> list[Hit]:
+    def scope(self, sources: Sequence[str | Path] | None) -> list[str] | None:
+        """The stored documents that `sources` (paths or folders) name; None: all of them."""
+        return self.store.resolve_sources(sources) if sources else None
+
+    def retrieve(self, question: str, scope: list[str] | None = None) -> list[Hit]:
+        """The top chunks for the question; only of the documents in `scope` when given."""
         self.store.require_documents()
+        if scope:
+            return self.scoped_retriever.retrieve(question, self.settings.top_k, scope)
         return self.retriever.retrieve(question, self.settings.top_k)
 
-    def evidence(self, question: str) -> list[Evidence]:
+    def evidence(self, question: str, scope: list[str] | None = None) -> list[Evidence]:
         # Document text that speaks to the model never reaches the prompt (rag/guard.py).
-        hits = screen_hits(self.retrieve(question))
+        hits = screen_hits(self.retrieve(question, scope))
         vector = self.embedder.embed_query(question)
         return select_evidence(
             vector,
@@ -104,25 +116,32 @@ class Engine:
             self.settings.evidence_sentences,
         )
 
-    def stream(self, question: str, history: list[Turn] | None = None) -> Iterator[Token | Answer]:
+    def stream(
+        self,
+        question: str,
+        history: list[Turn] | None = None,
+        sources: Sequence[str | Path] | None = None,
+    ) -> Iterator[Token | Answer]:
         """Yield Tokens as the LLM writes, then the final Answer (with parsed citations).
 
         With `history` (earlier (question, answer) turns), a follow-up is first rewritten
-        into a standalone question; that is what is searched and answered.
+        into a standalone question; that is what is searched and answered. With `sources`
+        (document paths or folders), only those documents are searched.
         """
         asked = self.clean_question(question)
         self.store.require_documents()
+        scope = self.scope(sources)
         condensed = condense(asked, history or [], self.llm)
         standalone, searched = condensed.question, condensed.search
         language = question_language(asked)
-        evidence = self._fit(standalone, self.evidence(searched))
-        sources = [_source(n, ev) for n, ev in enumerate(evidence, start=1)]
+        evidence = self._fit(standalone, self.evidence(searched, scope))
+        shown = [_source(n, ev) for n, ev in enumerate(evidence, start=1)]
         messages = build_messages(standalone, evidence, language)
         signals: dict[str, float] = {}
         if evidence and not self.answerable(messages, evidence, signals):
             # A small model shown evidence that is near the question but does not answer it
             # tends to answer from it anyway, so it is not asked to.
-            yield replace(_no_answer(asked, searched, sources, language), signals=signals)
+            yield replace(_no_answer(asked, searched, shown, language), signals=signals)
             return
         pieces: list[str] = []
         for piece in self.llm.stream(messages, self.settings.max_answer_tokens):
@@ -142,9 +161,9 @@ class Engine:
                 pieces.append(piece)
                 yield Token(piece)
         draft = "".join(pieces)
-        answer = _finish(draft, standalone, sources)
+        answer = _finish(draft, standalone, shown)
         if answer.abstained:
-            answer = _no_answer(asked, searched, sources, language)
+            answer = _no_answer(asked, searched, shown, language)
         yield replace(
             answer, question=asked, standalone_question=searched, signals=signals, draft=draft
         )
@@ -176,9 +195,14 @@ class Engine:
         signals["answerability"] = best - REFUSAL_WEIGHT * math.log(refusal)
         return signals["answerability"] >= floor
 
-    def ask(self, question: str, history: list[Turn] | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        history: list[Turn] | None = None,
+        sources: Sequence[str | Path] | None = None,
+    ) -> Answer:
         answer = None
-        for event in self.stream(question, history):
+        for event in self.stream(question, history, sources):
             if isinstance(event, Answer):
                 answer = event
         assert answer is not None

@@ -10,6 +10,7 @@ and a passage vector averages it with the rest.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -24,6 +25,12 @@ from rag.evidence import SentenceScorer
 class Retrieve(Protocol):
     def retrieve(self, question: str, k: int) -> list[Hit]:
         """The k best chunks for the question, best first (Hit.score: dense cosine)."""
+        ...
+
+
+class ScopedRetrieve(Protocol):
+    def retrieve(self, question: str, k: int, sources: Collection[str] | None = None) -> list[Hit]:
+        """As Retrieve, searching only chunks of `sources` (stored paths) when given."""
         ...
 
 
@@ -49,17 +56,19 @@ class HybridRetriever:
         self.weights = weights
         self.keywords = SyncedKeywordIndex(store) if weights.keyword_weight > 0 else None
 
-    def retrieve(self, question: str, k: int) -> list[Hit]:
+    def retrieve(self, question: str, k: int, sources: Collection[str] | None = None) -> list[Hit]:
+        # Both searches filter by source themselves, so a scoped question still gets the
+        # full number of candidates from the chosen documents.
         w = self.weights
         vector = self.embedder.embed_query(question)
-        pool = self.store.search(vector, max(k, w.candidates))
+        pool = self.store.search(vector, max(k, w.candidates), sources)
         if not pool:
             return []
         hits = {h.chunk.id: h for h in pool}
         score = {cid: h.score for cid, h in hits.items()}
         if self.keywords is not None:
             floor = min(score.values())  # a keyword-only hit ranks as the weakest dense one
-            matches = self.keywords.current().search(question, w.candidates)
+            matches = self.keywords.current().search(question, w.candidates, sources)
             top = matches[0].score if matches else 0.0
             for m in matches:
                 if m.chunk.id not in hits:

@@ -75,7 +75,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     answer: Answer | None = None
     live = not args.json and sys.stdout.isatty()
     streamed = ""
-    for event in stream_query(args.question, RagSettings()):
+    for event in stream_query(args.question, RagSettings(), sources=args.doc):
         if isinstance(event, Token):
             if live:
                 print(event.text, end="", flush=True)
@@ -143,6 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ask", help="answer a question from the indexed documents")
     p.add_argument("question")
+    p.add_argument(
+        "--doc",
+        action="append",
+        metavar="PATH",
+        help="search only this document, or the documents under this folder (repeatable)",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_ask)
 
