@@ -269,11 +269,13 @@ def test_cli_hostile_questions_print_one_line(
 def test_chat_shows_an_answer_or_an_error_message(
     engine: Engine, question: str, error: str | None
 ) -> None:
-    from ui.app import ChatApp
+    from ui.chat import Conversations, Session
+    from ui.conversations import ConversationStore
 
-    app = ChatApp.__new__(ChatApp)  # the handler needs only the engine
-    app.engine = engine
-    *_, (chat, _turns, _box, _sources) = list(app.respond(question, [], []))
+    store = ConversationStore(engine.settings.index.store_dir.parent / "conversations.sqlite")
+    *_, (chat, _session, _box, _sources) = list(
+        Conversations(engine, store).respond(question, [], Session())
+    )
     last = chat[-1]["content"]
     assert ("rag-error" in last) == (error is not None), last
     assert "<script>" not in chat[-2]["content"]

@@ -83,4 +83,15 @@ def test_other_hosts_need_a_password() -> None:
         launch_options(UISettings(), "0.0.0.0", 7860)
     assert "auth" not in launch_options(UISettings(), "127.0.0.1", 7860)
     protected = launch_options(UISettings(ui_password="s3cret"), "0.0.0.0", 7860)
-    assert protected["auth"] == ("rag", "s3cret")
+    assert protected["auth"] == [("rag", "s3cret")]
+    several = UISettings(ui_users={"ana": "a-pw", "ben": "b-pw"}, ui_password="s3cret")
+    assert launch_options(several, "0.0.0.0", 7860)["auth"] == [
+        ("ana", "a-pw"),
+        ("ben", "b-pw"),
+        ("rag", "s3cret"),
+    ]
+
+
+def test_more_logins_come_from_json(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("RAG_UI_USERS", '{"ana": "a-pw"}')
+    assert UISettings().logins() == [("ana", "a-pw")]

@@ -1,204 +1,61 @@
-"""The Gradio chat: streamed answers with checkable citations, uploads, document list, status."""
+"""The Gradio chat: streamed answers with checkable citations, kept conversations, cited
+PDF pages, documents (uploads, list, delete, folder watch) and a status line."""
 
 from __future__ import annotations
 
 import ipaddress
-import os
-import re
-import shutil
 import sys
-import threading
-from collections.abc import Iterator
-from html import escape
+from collections.abc import Sequence
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-
 import gradio as gr
 
-from index import SUPPORTED_SUFFIXES, Progress, SettingsError, index_paths, remove_documents
-from rag import Answer, Engine, RagError, Token, get_engine
-from rag.guard import clean_text
-from rag.llm import describe_llm
+from index import SUPPORTED_SUFFIXES, SettingsError
 from ui import render
+from ui.chat import Conversations, Session, user_of
+from ui.conversations import ConversationNotFoundError
+from ui.library import ChatApp, safe_name
 from ui.settings import UISettings
 
 HERE = Path(__file__).resolve().parent
 CSS = (HERE / "static" / "chat.css").read_text(encoding="utf-8")
 JS = (HERE / "static" / "chat.js").read_text(encoding="utf-8")
+REFRESH_SECONDS = 2.0  # how often open tabs look for documents changed elsewhere
 
-_SAFE_CHARS = re.compile(r"[^\w.\- ]+", re.UNICODE)
-
-
-def safe_name(name: str) -> str:
-    """A file name that cannot leave the upload folder: no directories, no leading dots."""
-    base = re.split(r"[\\/]", name)[-1]
-    base = _SAFE_CHARS.sub("_", base).strip(" .")[:120]
-    return base or "upload"
+__all__ = ["ChatApp", "build_app", "launch_options", "safe_name", "serve"]
 
 
-class ChatApp:
-    """State shared by every browser tab: one engine, one store, one lock for indexing."""
-
-    def __init__(self, settings: UISettings) -> None:
-        self.settings = settings
-        self.engine: Engine = get_engine(settings.rag)
-        self.index_lock = threading.Lock()
-
-    def warm_later(self) -> None:
-        threading.Thread(target=self.engine.warm, daemon=True, name="warm").start()
-
-    # --- status & documents -----------------------------------------------------------
-    def status(self) -> str:
-        files = self.engine.store.files()
-        return render.status_markdown(
-            len(files),
-            self.engine.store.count_chunks(),
-            self.engine.embedder.name,
-            describe_llm(self.settings.rag),
-        )
-
-    def documents(self) -> tuple[list[list[Any]], Any]:
-        files = self.engine.store.files()
-        rows = [[Path(s).name, r.chunks, s] for s, r in sorted(files.items())]
-        return rows, gr.update(
-            choices=[(Path(s).name + f"  ({s})", s) for s in sorted(files)], value=[]
-        )
-
-    def seed_if_empty(self, progress: gr.Progress | None = None) -> str:
-        """First start: index the sample corpus so the chat has something to answer from."""
-        with self.index_lock:
-            if self.engine.store.count_chunks() > 0 or not self.settings.seed_dir.is_dir():
-                return ""
-            report = index_paths(
-                [self.settings.seed_dir],
-                self.settings.rag.index,
-                embedder=self.engine.embedder,
-                progress=_reporter(progress),
-            )
-        self.warm_later()
-        return f"Indexed the sample documents in `{self.settings.seed_dir}`: {report.summary()}"
-
-    # --- uploads ----------------------------------------------------------------------
-    def upload(self, paths: list[str] | None, progress: gr.Progress | None = None) -> str:
-        if not paths:
-            return ""
-        target = self.settings.uploads()
-        target.mkdir(parents=True, exist_ok=True)
-        accepted, problems = [], []
-        limit = self.settings.max_upload_mb * 1024 * 1024
-        for raw in paths:
-            name = safe_name(Path(raw).name)
-            suffix = Path(name).suffix.lower()
-            if suffix not in SUPPORTED_SUFFIXES:
-                problems.append(
-                    (
-                        name,
-                        f"unsupported type {suffix or '(none)'}; supported: "
-                        + ", ".join(sorted(SUPPORTED_SUFFIXES)),
-                    )
-                )
-                continue
-            if os.path.getsize(raw) > limit:
-                problems.append((name, f"larger than {self.settings.max_upload_mb:g} MB"))
-                continue
-            dest = (target / name).resolve()
-            if dest.parent != target.resolve():  # belt and braces after safe_name
-                problems.append((name, "invalid file name"))
-                continue
-            shutil.copyfile(raw, dest)
-            accepted.append(dest)
-        report = None
-        if accepted:
-            with self.index_lock:
-                report = index_paths(
-                    accepted,
-                    self.settings.rag.index,
-                    embedder=self.engine.embedder,
-                    progress=_reporter(progress),
-                )
-            problems += [(Path(p).name, why) for p, why in report.failed]
-            for p, _ in report.failed:  # a file we cannot read is not kept around
-                Path(p).unlink(missing_ok=True)
-        lines = []
-        if report:
-            lines.append(f"Indexed: {report.summary()}")
-        lines += [f"- **{escape(n)}** was not indexed: {escape(w)}" for n, w in problems]
-        return "\n".join(lines)
-
-    def delete(self, sources: list[str] | None) -> str:
-        if not sources:
-            return "Choose documents to delete first."
-        uploads = self.settings.uploads().resolve()
-        with self.index_lock:
-            removed = remove_documents(sources, self.settings.rag.index)
-            for source in removed:  # our copy of an upload goes too; user folders are untouched
-                if Path(source).parent == uploads:
-                    Path(source).unlink(missing_ok=True)
-        return f"Deleted {len(removed)} document(s)."
-
-    # --- chat -------------------------------------------------------------------------
-    def respond(
-        self, message: str, chat: list[dict[str, Any]], turns: list[tuple[str, str]]
-    ) -> Iterator[tuple[list[dict[str, Any]], list[tuple[str, str]], str, str]]:
-        chat = [
-            *chat,
-            # Lone surrogates would make Gradio's JSON update fail (orjson refuses them).
-            {"role": "user", "content": escape(clean_text(message))},
-            {"role": "assistant", "content": render.streaming_html("")},
-        ]
-        yield chat, turns, "", gr.skip()
-        try:
-            partial = ""
-            answer: Answer | None = None
-            for event in self.engine.stream(message, turns):
-                if isinstance(event, Token):
-                    partial += event.text
-                    chat[-1] = {"role": "assistant", "content": render.streaming_html(partial)}
-                    yield chat, turns, "", gr.skip()
-                else:
-                    answer = event
-        except RagError as exc:
-            chat[-1] = {
-                "role": "assistant",
-                "content": f'<div class="rag-error">{escape(str(exc))}</div>',
-            }
-            yield chat, turns, "", gr.skip()
-            return
-        assert answer is not None
-        chat[-1] = {"role": "assistant", "content": render.answer_html(answer)}
-        turns = [*turns, (answer.question, answer.text)]
-        yield chat, turns, "", render.sources_html(answer)
-
-
-def _reporter(progress: gr.Progress | None) -> Any:
-    def report(p: Progress) -> None:
-        eta = f", about {p.eta_s:.0f} s left" if p.eta_s is not None else ""
-        desc = f"Indexing {Path(p.current).name or 'documents'}: {p.chunks_done}"
-        desc += f"/{p.chunks_total} chunks{eta}" if p.chunks_total else " chunks"
-        if progress is not None:
-            if p.chunks_total:
-                progress((p.chunks_done, p.chunks_total), desc=desc, unit="chunks")
-            elif p.files_total:
-                progress((p.files_done, p.files_total), desc=desc, unit="files")
-        print(desc, file=sys.stderr)
-
-    return report
-
-
-def build_app(settings: UISettings | None = None) -> gr.Blocks:
+def build_app(settings: UISettings | None = None, watch: Sequence[str | Path] = ()) -> gr.Blocks:
     """The Blocks app, not yet launched (tests and `serve` launch it)."""
-    app = ChatApp(settings or UISettings())
+    app = ChatApp(settings or UISettings(), watch)
     llm_is_local = app.settings.rag.llm == "llamacpp"
+    conversations = app.chat
 
-    with gr.Blocks(title="Ask your documents") as demo:
-        turns = gr.State([])
+    with gr.Blocks(title="Ask your documents", fill_width=True) as demo:
+        session = gr.State(Session())
+        seen = gr.State(-1)  # the documents' generation this tab shows
+        opened = gr.BrowserState(None, storage_key="rag-conversation")
         with gr.Row(elem_classes="rag-header"):
             gr.Markdown("### Ask your documents")
             status = gr.Markdown(elem_id="rag-status")
         notice = gr.Markdown(elem_id="rag-notice")
         with gr.Row():
+            with gr.Column(scale=1, min_width=230, elem_id="rag-sidebar"):
+                new = gr.Button("New conversation", size="sm", elem_id="rag-new")
+                listing = gr.Radio(
+                    label="Conversations", choices=[], elem_id="rag-convs", interactive=True
+                )
+                title = gr.Textbox(label="Name", elem_id="rag-conv-title", max_length=120)
+                with gr.Row():
+                    rename = gr.Button("Rename", size="sm", elem_id="rag-rename")
+                    forget = gr.Button(
+                        "Delete", size="sm", variant="stop", elem_id="rag-conv-delete"
+                    )
+                export = gr.DownloadButton(
+                    "Download as Markdown", size="sm", interactive=False, elem_id="rag-export"
+                )
             with gr.Column(scale=3):
                 chat = gr.Chatbot(
                     elem_id="rag-chat",
@@ -208,6 +65,18 @@ def build_app(settings: UISettings | None = None) -> gr.Blocks:
                     render_markdown=False,
                     placeholder="Ask a question about your documents.",
                 )
+                with gr.Row(elem_id="rag-scope-row"):
+                    scope = gr.Dropdown(
+                        label="Search within",
+                        info="Empty: all documents. Pick documents or folders to ask only them.",
+                        multiselect=True,
+                        choices=[],
+                        elem_id="rag-scope",
+                        scale=5,
+                    )
+                    everything = gr.Button(
+                        "All documents", size="sm", scale=1, elem_id="rag-scope-clear"
+                    )
                 with gr.Row():
                     box = gr.Textbox(
                         elem_id="rag-question",
@@ -218,11 +87,25 @@ def build_app(settings: UISettings | None = None) -> gr.Blocks:
                         max_length=app.settings.rag.max_question_chars,
                     )
                     send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-ask")
-                clear = gr.Button("New conversation", size="sm")
             with gr.Column(scale=2), gr.Tabs():
-                with gr.Tab("Sources"):
+                with gr.Tab("Sources", id="sources"):
+                    caption = gr.HTML("", elem_id="rag-page-caption")
+                    page = gr.Image(
+                        visible=False,
+                        interactive=False,
+                        show_label=False,
+                        type="pil",
+                        format="png",
+                        elem_id="rag-page",
+                    )
+                    with gr.Row(visible=False) as page_views:
+                        part = gr.Button("Cited part", size="sm", elem_id="rag-page-part")
+                        whole = gr.Button("Whole page", size="sm", elem_id="rag-page-whole")
                     sources = gr.HTML(render.sources_html(None), elem_id="rag-sources")
-                with gr.Tab("Documents"):
+                    # chat.js fills these when [n] is clicked: "answer index:n".
+                    cite_key = gr.Textbox(visible="hidden", elem_id="rag-cite-key")
+                    cite_go = gr.Button(visible="hidden", elem_id="rag-cite-go")
+                with gr.Tab("Documents", id="documents"):
                     upload = gr.File(
                         label="Add documents",
                         file_count="multiple",
@@ -245,35 +128,146 @@ def build_app(settings: UISettings | None = None) -> gr.Blocks:
                             scale=3,
                         )
                         delete = gr.Button("Delete", variant="stop", scale=1, elem_id="rag-delete")
+        timer = gr.Timer(REFRESH_SECONDS)
+
+        # --- asking ---------------------------------------------------------------------
+        def saved(state: Session, request: gr.Request) -> tuple[Any, ...]:
+            """After an answer: the list, the tab's open conversation, the export file."""
+            user = user_of(request)
+            path = conversations.export(state, user)
+            return (
+                _listing(conversations, user, state),
+                state.conversation,
+                gr.update(value=path, interactive=path is not None),
+                gr.update(value=_title_of(app, state, user)),
+            )
 
         gr.on(
             [box.submit, send.click],
-            app.respond,
-            [box, chat, turns],
-            [chat, turns, box, sources],
+            conversations.respond,
+            [box, chat, session, scope],
+            [chat, session, box, sources],
             # One local LLM: answers queue for it (Gradio shows the place in the queue).
             concurrency_limit=1 if llm_is_local else 4,
             concurrency_id="llm",
+        ).then(saved, [session], [listing, opened, export, title])
+        everything.click(lambda: gr.update(value=[]), None, [scope])
+        page_outputs = [page, caption, sources, page_views]
+        cite_go.click(conversations.page, [cite_key, session], page_outputs, queue=False)
+        part.click(conversations.page, [cite_key, session], page_outputs, queue=False)
+        whole.click(
+            lambda key, state: conversations.page(key, state, whole=True),
+            [cite_key, session],
+            page_outputs,
+            queue=False,
         )
-        clear.click(lambda: ([], [], render.sources_html(None)), None, [chat, turns, sources])
 
-        def refresh() -> tuple[Any, ...]:
-            return (app.status(), *app.documents())
+        # --- conversations --------------------------------------------------------------
+        def show(cid: str | None, request: gr.Request) -> tuple[Any, ...]:
+            """Open conversation `cid` (None: a new, empty one) in this tab."""
+            user = user_of(request)
+            chat_value: list[dict[str, Any]] = []
+            state, note = Session(), ""
+            if cid:
+                try:
+                    chat_value, state = conversations.open(cid, user)
+                except ConversationNotFoundError as exc:
+                    note = str(exc) if cid != "" else ""
+            last = state.answers[-1] if state.answers else None
+            path = conversations.export(state, user)
+            return (
+                chat_value,
+                state,
+                render.sources_html(last),
+                gr.update(value=list(state.scopes[-1]) if state.scopes else []),
+                _listing(conversations, user, state),
+                gr.update(value=_title_of(app, state, user)),
+                gr.update(value=path, interactive=path is not None),
+                state.conversation,
+                gr.update(value=None, visible=False),
+                "",
+                gr.update(visible=False),
+                note,
+            )
 
-        panels = [status, docs, pick]
+        shown = [chat, session, sources, scope, listing, title, export, opened, page, caption]
+        shown += [page_views]
+        listing.input(show, [listing], [*shown, notice])
+
+        def fresh(request: gr.Request) -> tuple[Any, ...]:
+            return show(None, request)
+
+        new.click(fresh, None, [*shown, notice])
+
+        def renamed(state: Session, name: str, request: gr.Request) -> tuple[Any, ...]:
+            user = user_of(request)
+            if state.conversation is None:
+                return gr.skip(), gr.skip(), "Ask a question first: that starts a conversation."
+            try:
+                conversations.store.rename(state.conversation, user, name)
+            except ConversationNotFoundError as exc:
+                return gr.skip(), gr.skip(), str(exc)
+            path = conversations.export(state, user)
+            return (
+                _listing(conversations, user, state),
+                gr.update(value=path, interactive=path is not None),
+                "",
+            )
+
+        rename.click(renamed, [session, title], [listing, export, notice])
+        title.submit(renamed, [session, title], [listing, export, notice])
+
+        def forgotten(state: Session, request: gr.Request) -> tuple[Any, ...]:
+            if state.conversation is not None:
+                # Already gone when it was deleted in another tab.
+                with suppress(ConversationNotFoundError):
+                    conversations.store.delete(state.conversation, user_of(request))
+            return show(None, request)
+
+        forget.click(forgotten, [session], [*shown, notice])
+
+        # --- documents ------------------------------------------------------------------
+        def refresh(chosen: list[str] | None, picked: list[str] | None) -> tuple[Any, ...]:
+            return (app.generation, app.status(), *app.documents(chosen, picked))
+
+        def tick(
+            seen_gen: int, chosen: list[str] | None, picked: list[str] | None
+        ) -> tuple[Any, ...]:
+            if seen_gen == app.generation:
+                return (gr.skip(),) * 5
+            return refresh(chosen, picked)
+
+        panels = [seen, status, docs, pick, scope]
         upload.upload(app.upload, [upload], [upload_result], concurrency_id="index").then(
-            refresh, None, panels
+            refresh, [scope, pick], panels
         ).then(lambda: None, None, [upload])
         delete.click(app.delete, [pick], [upload_result], concurrency_id="index").then(
-            refresh, None, panels
+            refresh, [scope, pick], panels
         )
+        timer.tick(tick, [seen, scope, pick], panels, queue=False, show_progress="hidden")
         demo.load(app.seed_if_empty, None, [notice], concurrency_id="index").then(
-            refresh, None, panels
-        )
+            refresh, [scope, pick], panels
+        ).then(show, [opened], [*shown, notice])
     demo.queue(default_concurrency_limit=4)
     # Load the LLM and embed the store's sentences while the page opens, not on the first question.
     app.warm_later()
+    app.start_watching()
     return demo
+
+
+def _listing(conversations: Conversations, user: str, state: Session) -> Any:
+    choices = conversations.choices(user)
+    count = f"{len(choices)} kept" if choices else "None yet: ask a question to start one."
+    return gr.update(choices=choices, value=state.conversation, info=count)
+
+
+def _title_of(app: ChatApp, state: Session, user: str) -> str:
+    if state.conversation is None:
+        return ""
+    try:
+        return app.chat.store.get(state.conversation, user).title
+    except ConversationNotFoundError:
+        return ""
 
 
 def _is_loopback(host: str) -> bool:
@@ -296,21 +290,22 @@ def launch_options(settings: UISettings, host: str, port: int) -> dict[str, Any]
         "show_error": False,
         "footer_links": [],
     }
-    if settings.ui_password:
-        options["auth"] = (settings.ui_user, settings.ui_password)
+    logins = settings.logins()
+    if logins:
+        options["auth"] = logins
     elif not _is_loopback(host):
         raise SettingsError(
             f"Refusing to listen on {host} without a password: anyone on the network could "
-            "read your documents. Set RAG_UI_PASSWORD (and optionally RAG_UI_USER), or use "
-            "--host 127.0.0.1."
+            "read your documents. Set RAG_UI_PASSWORD (and optionally RAG_UI_USER) or "
+            "RAG_UI_USERS, or use --host 127.0.0.1."
         )
     return options
 
 
-def serve(host: str = "127.0.0.1", port: int = 7860) -> int:
+def serve(host: str = "127.0.0.1", port: int = 7860, watch: Sequence[str] = ()) -> int:
     settings = UISettings()
     options = launch_options(settings, host, port)
-    demo = build_app(settings)
+    demo = build_app(settings, watch)
     print(f"Chat at http://{host}:{port} (Ctrl+C to stop)", file=sys.stderr)
     demo.launch(**options)
     return 0

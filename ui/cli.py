@@ -58,6 +58,8 @@ def _progress_bar() -> tuple[Callable[[Progress], None], Callable[[], None]]:
 
 def cmd_index(args: argparse.Namespace) -> int:
     settings = IndexSettings()
+    if args.watch:
+        return _watch(args.paths, settings)
     update, close = _progress_bar()
     try:
         report = index_paths(args.paths, settings, progress=update)
@@ -67,6 +69,24 @@ def cmd_index(args: argparse.Namespace) -> int:
         print(f"failed: {path}: {reason}", file=sys.stderr)
     print(f"Indexed into {settings.chroma_url or settings.store_dir}: {report.summary()}")
     return 1 if report.failed else 0
+
+
+def _watch(paths: list[str], settings: IndexSettings) -> int:
+    """Index, then print one line per sync until Ctrl+C (the normal way to stop)."""
+    from index.watch import Sync, watch_paths
+
+    def show(sync: Sync) -> None:
+        for path, reason in sync.report.failed:
+            print(f"failed: {path}: {reason}", file=sys.stderr)
+        print(sync.summary(), flush=True)
+
+    where = settings.chroma_url or settings.store_dir
+    print(f"Watching {', '.join(paths)} into {where} (Ctrl+C to stop)", flush=True)
+    try:
+        watch_paths(paths, settings, on_sync=show)
+    except KeyboardInterrupt:
+        print("Stopped watching.", flush=True)
+    return 0
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
@@ -100,7 +120,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_ui(args: argparse.Namespace) -> int:
     from ui.app import serve
 
-    return serve(host=args.host, port=args.port)
+    return serve(host=args.host, port=args.port, watch=args.watch)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -139,6 +159,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("index", help="index files or folders into the store (incremental)")
     p.add_argument("paths", nargs="+", metavar="PATH")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="keep indexing: new, changed and deleted files are synced until Ctrl+C",
+    )
     p.set_defaults(func=cmd_index)
 
     p = sub.add_parser("ask", help="answer a question from the indexed documents")
@@ -155,6 +180,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("ui", help="serve the browser chat")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
+    p.add_argument(
+        "--watch",
+        action="extend",
+        nargs="+",
+        default=[],
+        metavar="PATH",
+        help="keep these folders indexed while the chat runs",
+    )
     p.set_defaults(func=cmd_ui)
 
     p = sub.add_parser("eval", help="measure retrieval and answers on a benchmark folder")

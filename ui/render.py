@@ -6,11 +6,15 @@ document holding <script>, HTML or javascript: links shows as text and runs noth
 
 from __future__ import annotations
 
+import os
 import re
+import time
+from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from rag import Answer
+from index.watch import Sync
+from rag import Answer, Citation
 
 _MARKER = re.compile(r"\[(\d+)\]")
 
@@ -43,8 +47,17 @@ def _where(source: str, page: int | None) -> str:
     return f"{name} · page {page}" if page is not None else name
 
 
-def answer_html(answer: Answer) -> str:
-    """The chat message: answer with clickable [n], what was searched, the cited passages."""
+def scope_names(scope: Sequence[str]) -> str:
+    """The documents and folders a question was limited to, by name (plain text)."""
+    return ", ".join(Path(s).name + ("/" if s.endswith(("/", os.sep)) else "") for s in scope)
+
+
+def answer_html(answer: Answer, turn: int | None = None, scope: Sequence[str] = ()) -> str:
+    """The chat message: answer with clickable [n], what was searched, the cited passages.
+
+    `turn` (the answer's place in the conversation) lets a click on [n] ask for that
+    answer's page image; `scope` is what the question was limited to.
+    """
     by_n = {c.n: c for c in answer.citations}
 
     def cite(match: re.Match[str]) -> str:
@@ -57,7 +70,10 @@ def answer_html(answer: Answer) -> str:
         return f'<a class="rag-cite rag-cite-{n}" href="#rag-src-{n}" title="{tip}">[{n}]</a>'
 
     body = _MARKER.sub(cite, _esc(answer.text))
-    parts = [f'<div class="rag-answer">{body}</div>']
+    where = f" rag-turn-{turn}" if turn is not None else ""
+    parts = [f'<div class="rag-answer{where}">{body}</div>']
+    if scope:
+        parts.append(f'<div class="rag-scope-note">Within: {_esc(scope_names(scope))}</div>')
     if answer.standalone_question and answer.standalone_question != answer.question:
         parts.append(
             f'<div class="rag-searched">Searched: {_esc(answer.standalone_question)}</div>'
@@ -72,6 +88,22 @@ def answer_html(answer: Answer) -> str:
         ]
         parts.append(f'<div class="rag-citations">{"".join(cards)}</div>')
     return "".join(parts)
+
+
+def error_html(message: str) -> str:
+    return f'<div class="rag-error">{_esc(message)}</div>'
+
+
+def conversation_label(title: str, when: float, turns: int) -> str:
+    """A conversation in the list (plain text: Gradio shows labels as text)."""
+    day = time.strftime("%d %b %Y, %H:%M", time.localtime(when))
+    return f"{title} · {day} · {turns} question{'s' if turns != 1 else ''}"
+
+
+def file_stem(title: str) -> str:
+    """A download's file name from a conversation's title."""
+    stem = re.sub(r"[^\w\- ]+", "", title, flags=re.UNICODE).strip()[:60].strip()
+    return stem or "conversation"
 
 
 def streaming_html(partial: str) -> str:
@@ -101,3 +133,76 @@ def status_markdown(documents: int, chunks: int, embed_model: str, llm: str) -> 
         f"**{documents}** documents · **{chunks}** chunks · embeddings: `{escape(embed_model)}`"
         f" · LLM: `{escape(llm)}`"
     )
+
+
+def page_caption_html(citation: Citation, found: int, wanted: int, whole: bool = False) -> str:
+    """The line above a cited PDF page image."""
+    head = f"[{citation.n}] {_where(citation.source, citation.page)}"
+    head += "" if whole else " (the cited part)"
+    if wanted and not found:
+        note = " · the cited sentence was not found on this page (has the file changed?)"
+    elif found < wanted:
+        note = f" · {found} of {wanted} cited sentences marked"
+    else:
+        note = " · cited sentences marked"
+    return f'<div class="rag-page-caption">{head}{escape(note)}</div>'
+
+
+def page_missing_html(citation: Citation, reason: str) -> str:
+    return (
+        f'<div class="rag-page-caption">[{citation.n}] {_where(citation.source, citation.page)}'
+        f" · page image unavailable: {_esc(reason)}</div>"
+    )
+
+
+# --- Markdown export ----------------------------------------------------------------------
+_MD_ACTIVE = re.compile(r"([\\`*_{}\[\]<>#|])")
+
+
+def _md(text: str) -> str:
+    """Document or model text as inert Markdown: no links, images, HTML or headings."""
+    return _MD_ACTIVE.sub(r"\\\1", " ".join(text.split()))
+
+
+def _md_answer(text: str) -> str:
+    # Keep the [n] markers readable: escape everything else, then restore them.
+    return re.sub(r"\\\[(\d+)\\\]", r"[\1]", _md(text))
+
+
+def conversation_markdown(
+    title: str, created: float, turns: Sequence[tuple[Answer, Sequence[str]]]
+) -> str:
+    """A conversation as Markdown: each question, its answer, and its numbered sources."""
+    day = time.strftime("%Y-%m-%d %H:%M", time.localtime(created))
+    lines = [f"# {_md(title)}", "", f"{len(turns)} question(s), started {day}.", ""]
+    for i, (answer, scope) in enumerate(turns, start=1):
+        lines += [f"## {i}. {_md(answer.question)}", "", _md_answer(answer.text), ""]
+        if answer.standalone_question and answer.standalone_question != answer.question:
+            lines += [f"*Searched as:* {_md(answer.standalone_question)}", ""]
+        if scope:
+            lines += [f"*Within:* {_md(scope_names(scope))}", ""]
+        if answer.citations:
+            lines += ["Sources:", ""]
+            for c in answer.citations:
+                page = f", page {c.page}" if c.page is not None else ""
+                quote = c.quote or c.text
+                lines.append(
+                    f"{c.n}. {_md(Path(c.source).name)}{page} (`{c.source.replace('`', '')}`)"
+                )
+                lines.append(f"   > {_md(quote)}")
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def watch_markdown(folders: Sequence[str], last: Sync | None, error: str) -> str:
+    """The status line's part about the folder watch."""
+    names = ", ".join(f"`{escape(Path(f).name)}/`" for f in folders)
+    if error:
+        return f" · watch stopped: {escape(error)}"
+    if last is None:
+        return f" · watching {names}: indexing…"
+    r = last.report
+    changes = f"{len(r.added)} added, {len(r.updated)} updated, {len(r.removed)} removed"
+    failed = f", **{len(r.failed)} failed**" if r.failed else ""
+    clock = time.strftime("%H:%M:%S", time.localtime(last.finished))
+    return f" · watching {names} · last sync {clock}: {changes}{failed}"
