@@ -24,6 +24,9 @@ from index.settings import IndexSettings
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 _FILES_SUFFIX = "__files"
+# Searches limited to documents holding at most this many chunks compare with each of them
+# (about 0.1 s per 1,000 chunks here); larger scopes use Chroma's filtered HNSW search.
+_EXACT_SEARCH_CHUNKS = 2000
 # Manifest rows carry no meaning as vectors, but Chroma insists every record has one.
 _NO_VECTOR = [0.0]
 
@@ -241,6 +244,8 @@ class Store:
         self, vector: np.ndarray, k: int, sources: Collection[str] | None = None
     ) -> list[Hit]:
         """The k chunks nearest to `vector`, best first; only chunks of `sources` if given."""
+        if sources and self._chunk_count(sources) <= _EXACT_SEARCH_CHUNKS:
+            return self._exact_search(vector, k, sources)
         # No count() first: Chroma returns fewer than k when it holds fewer, and the extra
         # round trip showed up in retrieval latency.
         res = self._chunks.query(
@@ -258,6 +263,27 @@ class Store:
                 res["distances"][0],
                 strict=False,
             )
+        ]
+
+    def _chunk_count(self, sources: Collection[str]) -> int:
+        rows = self._manifest_rows(sorted(sources))
+        return sum(int(meta.get("chunks", 0)) for meta in rows.values())
+
+    def _exact_search(self, vector: np.ndarray, k: int, sources: Collection[str]) -> list[Hit]:
+        # Chosen documents usually hold few chunks: comparing with each of them is cheap and
+        # exact, where HNSW with a selective filter can miss records (and Chroma 1.5.9 can
+        # leave a record unreachable from its graph: chroma-core/chroma#7758).
+        got = self._chunks.get(
+            where=_source_filter(sources), include=["documents", "metadatas", "embeddings"]
+        )
+        if not got["ids"]:
+            return []
+        sims = np.asarray(got["embeddings"], dtype=np.float32) @ vector.astype(np.float32)
+        sims /= np.linalg.norm(got["embeddings"], axis=1) * float(np.linalg.norm(vector)) + 1e-12
+        order = np.argsort(-sims)[:k]
+        return [
+            Hit(_to_chunk(got["ids"][i], got["documents"][i], got["metadatas"][i]), float(sims[i]))
+            for i in order
         ]
 
     def chunk_ids(self) -> list[str]:

@@ -10,6 +10,7 @@ vanished ones through `remove_documents`, so a watch run keeps the guarantees of
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -19,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from index.embed import Embedder, open_embedder
-from index.errors import MissingPathError
+from index.errors import MissingPathError, RagError
 from index.load import SUPPORTED_SUFFIXES
 from index.pipeline import IndexReport, index_paths, remove_documents
 from index.settings import IndexSettings
@@ -110,10 +111,13 @@ def watch_paths(
     """
     import watchfiles
 
+    # One line per change batch at INFO would flood a chat's log; our own line says more.
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)
     settings = settings or IndexSettings()
     roots = _Roots(paths)
     embedder = embedder or open_embedder(settings)
     first = True
+    retry: set[str] = set()  # paths of a sync that failed as a whole (the store was down)
     # yield_on_timeout: the first (empty) yield comes once the watcher is running, so the
     # full sync below cannot miss a change made while it starts.
     for events in watchfiles.watch(
@@ -125,15 +129,20 @@ def watch_paths(
         yield_on_timeout=True,
         stop_event=stop,
     ):
-        changed = tuple(sorted({raw for _change, raw in events}))
-        if not first and not changed:
+        changed = tuple(sorted({raw for _change, raw in events} | retry))
+        if not first and not events:
             continue
         started = time.monotonic()
-        if first:
+        if first:  # a store that cannot be opened fails here, before any watching is done
             with lock or nullcontext():
                 report = index_paths(roots.paths, settings, embedder=embedder)
             changed, first = (), False
         else:
-            report = sync_paths([Path(c) for c in changed], settings, embedder, lock)
+            try:
+                report = sync_paths([Path(c) for c in changed], settings, embedder, lock)
+                retry = set()
+            except RagError as exc:  # reported; the paths are synced with the next change
+                report = IndexReport(failed=[(c, str(exc)) for c in changed])
+                retry = set(changed)
         if on_sync is not None:
             on_sync(Sync(report, changed, time.time(), time.monotonic() - started))

@@ -177,9 +177,13 @@ def _ask(page, question: str) -> str:  # type: ignore[no-untyped-def]
         arg=before,
         timeout=60_000,
     )
-    # Saved once the list shows the conversation as chosen.
+    # Saved (and the download up to date) once the chosen conversation counts this answer.
     page.wait_for_function(
-        "() => !!document.querySelector('#rag-convs input:checked')", timeout=SEEN_TIMEOUT
+        "n => { const c = document.querySelector('#rag-convs input:checked');"
+        " const label = c && c.closest('label');"
+        " return !!label && label.innerText.includes(` ${n} question`); }",
+        arg=before + 1,
+        timeout=SEEN_TIMEOUT,
     )
     return str(page.locator("#rag-chat .rag-answer").last.inner_text())
 

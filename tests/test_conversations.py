@@ -173,3 +173,22 @@ def test_an_export_file_is_written_for_the_open_conversation(
     assert "## 1. Repair / cost: what?" in Path(path).read_text(encoding="utf-8")
     assert chat.export(Session(cid, [answer], [()]), "ben") is None
     assert chat.export(Session(), "ana") is None
+
+
+def test_rag_conversations_lists_and_exports(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from ui.cli import main
+    from ui.settings import UISettings
+
+    store = ConversationStore(UISettings().conversations())  # beside RAG_STORE_DIR
+    cid = store.create("", "How much did the repair cost?")
+    store.add_turn(cid, "", _answer("How much did the repair cost?"), [], time.time())
+    store.create("ana", "Not listed for the default user")
+    assert main(["conversations"]) == 0
+    out = capsys.readouterr().out
+    assert cid[:8] in out and "How much did the repair cost?" in out and "Not listed" not in out
+    assert main(["conversations", "--export", cid[:6]]) == 0
+    assert "   > The repair cost 1.4 million euro." in capsys.readouterr().out
+    assert main(["conversations", "--export", "zzz"]) == 2
+    assert "matches no conversation" in capsys.readouterr().err

@@ -99,3 +99,34 @@ def test_the_chat_shows_the_page_for_a_pdf_and_the_text_view_otherwise(pdf: Path
     assert gone["visible"] is False and "page image unavailable" in caption
     stray, *_ = chat.page("7:1", _session(str(pdf), 2))  # an answer this tab does not hold
     assert stray["visible"] is False
+
+
+def test_a_page_number_that_labels_two_pages_finds_the_one_with_the_sentence(
+    tmp_path: Path,
+) -> None:
+    # Front matter labelled i, ii, then the body from 1: the indexer calls the first front
+    # page "1" (by position: its label is no number) and so is the first body page (label).
+    from pypdf import PdfReader, PdfWriter
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.styles import getSampleStyleSheet
+    from reportlab.platypus import PageBreak, Paragraph, SimpleDocTemplate
+
+    plain, labelled = tmp_path / "plain.pdf", tmp_path / "labelled.pdf"
+    style = getSampleStyleSheet()["Normal"]
+    texts = [
+        "The preface thanks the volunteers of the Zorblat foundation warmly.",
+        "The contents list every chapter of this annual report.",
+        "The eastern pillar repair cost 2.4 million euro in the end.",
+        "The western pillar needs new paint before the next winter.",
+    ]
+    story = [x for t in texts for x in (Paragraph(t, style), PageBreak())][:-1]
+    SimpleDocTemplate(str(plain), pagesize=A4).build(story)
+    writer = PdfWriter(clone_from=PdfReader(plain))
+    writer.set_page_label(0, 1, style="/r")
+    writer.set_page_label(2, 3, style="/D")
+    writer.write(labelled)
+    pages_read = [d.metadata["page"] for d in load_file(labelled)]
+    assert pages_read == [1, 2, 1, 2]
+    assert render_page(labelled, 1, (texts[0],)).found == 1  # the preface, by position
+    assert render_page(labelled, 1, (texts[2],)).found == 1  # body page 1, by label
+    assert render_page(labelled, 2, (texts[3],)).found == 1

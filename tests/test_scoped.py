@@ -137,3 +137,17 @@ def test_cli_doc_limits_the_search_and_an_unknown_one_is_one_line(
     lines = [ln for ln in err.splitlines() if ln.strip()]
     assert len(lines) == 1 and lines[0].startswith("rag: error: Nothing is indexed"), err
     assert "nope.pdf" in lines[0] and "rag index" in lines[0]
+
+
+def test_a_scope_is_searched_exactly_and_a_large_one_through_the_index(
+    engine: Engine, library: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.store
+
+    vector = engine.embedder.embed_query("Piaggio Aerospace engineers")
+    scope = engine.scope([library / "minutes"]) or []
+    exact = engine.store.search(vector, 5, scope)
+    monkeypatch.setattr(index.store, "_EXACT_SEARCH_CHUNKS", 0)  # force the HNSW path
+    through_index = engine.store.search(vector, 5, scope)
+    assert [h.chunk.id for h in exact] == [h.chunk.id for h in through_index]
+    assert [round(h.score, 4) for h in exact] == [round(h.score, 4) for h in through_index]

@@ -134,6 +134,37 @@ def test_a_bad_file_is_reported_and_the_others_are_synced(
     assert "1 failed" in next(s for s in watcher.syncs if s.report.failed).summary()
 
 
+def test_a_sync_the_store_refuses_is_reported_and_retried_with_the_next_change(
+    tmp_path: Path, index_settings: IndexSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.watch
+    from index import StoreUnavailableError
+
+    calls: list[list[Path]] = []
+
+    def store_down_once(changed: list[Path], *args: Any) -> Any:
+        calls.append(list(changed))
+        if len(calls) == 1:
+            raise StoreUnavailableError("Cannot reach the Chroma server (test).")
+        return sync_paths(changed, *args)
+
+    monkeypatch.setattr(index.watch, "sync_paths", store_down_once)
+    folder = tmp_path / "w"
+    folder.mkdir()
+    watcher = Watcher(folder, index_settings, HashEmbedder())
+    watcher.thread.start()
+    try:
+        watcher.until(lambda: len(watcher.syncs) >= 1)
+        (folder / "a.txt").write_text("Piaggio Aerospace.")
+        watcher.until(lambda: len(watcher.syncs) >= 2)
+        assert "Cannot reach" in watcher.syncs[1].report.failed[0][1]
+        (folder / "b.txt").write_text("Leonardo.")
+        watcher.until(lambda: set(_indexed(index_settings)) == {"a.txt", "b.txt"})
+    finally:
+        watcher.stop.set()
+        watcher.thread.join(timeout=10)
+
+
 def test_sync_goes_by_what_is_on_disk(tmp_path: Path, index_settings: IndexSettings) -> None:
     embedder = HashEmbedder()
     doc = tmp_path / "d.txt"

@@ -14,7 +14,7 @@ import gradio as gr
 
 from index import SUPPORTED_SUFFIXES, SettingsError
 from ui import render
-from ui.chat import Conversations, Session, user_of
+from ui.chat import Session, user_of
 from ui.conversations import ConversationNotFoundError
 from ui.library import ChatApp, safe_name
 from ui.settings import UISettings
@@ -136,10 +136,10 @@ def build_app(settings: UISettings | None = None, watch: Sequence[str | Path] = 
             user = user_of(request)
             path = conversations.export(state, user)
             return (
-                _listing(conversations, user, state),
+                conversations.listing(user, state),
                 state.conversation,
                 gr.update(value=path, interactive=path is not None),
-                gr.update(value=_title_of(app, state, user)),
+                gr.update(value=conversations.title(state, user)),
             )
 
         gr.on(
@@ -172,7 +172,7 @@ def build_app(settings: UISettings | None = None, watch: Sequence[str | Path] = 
                 try:
                     chat_value, state = conversations.open(cid, user)
                 except ConversationNotFoundError as exc:
-                    note = str(exc) if cid != "" else ""
+                    note = str(exc)
             last = state.answers[-1] if state.answers else None
             path = conversations.export(state, user)
             return (
@@ -180,8 +180,8 @@ def build_app(settings: UISettings | None = None, watch: Sequence[str | Path] = 
                 state,
                 render.sources_html(last),
                 gr.update(value=list(state.scopes[-1]) if state.scopes else []),
-                _listing(conversations, user, state),
-                gr.update(value=_title_of(app, state, user)),
+                conversations.listing(user, state),
+                gr.update(value=conversations.title(state, user)),
                 gr.update(value=path, interactive=path is not None),
                 state.conversation,
                 gr.update(value=None, visible=False),
@@ -197,6 +197,11 @@ def build_app(settings: UISettings | None = None, watch: Sequence[str | Path] = 
         def fresh(request: gr.Request) -> tuple[Any, ...]:
             return show(None, request)
 
+        def restore(cid: str | None, request: gr.Request) -> tuple[Any, ...]:
+            """On page load: the conversation this tab had open (quietly none if deleted)."""
+            *shown_values, _note = show(cid, request)
+            return (*shown_values, "")
+
         new.click(fresh, None, [*shown, notice])
 
         def renamed(state: Session, name: str, request: gr.Request) -> tuple[Any, ...]:
@@ -209,7 +214,7 @@ def build_app(settings: UISettings | None = None, watch: Sequence[str | Path] = 
                 return gr.skip(), gr.skip(), str(exc)
             path = conversations.export(state, user)
             return (
-                _listing(conversations, user, state),
+                conversations.listing(user, state),
                 gr.update(value=path, interactive=path is not None),
                 "",
             )
@@ -247,27 +252,12 @@ def build_app(settings: UISettings | None = None, watch: Sequence[str | Path] = 
         timer.tick(tick, [seen, scope, pick], panels, queue=False, show_progress="hidden")
         demo.load(app.seed_if_empty, None, [notice], concurrency_id="index").then(
             refresh, [scope, pick], panels
-        ).then(show, [opened], [*shown, notice])
+        ).then(restore, [opened], [*shown, notice])
     demo.queue(default_concurrency_limit=4)
     # Load the LLM and embed the store's sentences while the page opens, not on the first question.
     app.warm_later()
     app.start_watching()
     return demo
-
-
-def _listing(conversations: Conversations, user: str, state: Session) -> Any:
-    choices = conversations.choices(user)
-    count = f"{len(choices)} kept" if choices else "None yet: ask a question to start one."
-    return gr.update(choices=choices, value=state.conversation, info=count)
-
-
-def _title_of(app: ChatApp, state: Session, user: str) -> str:
-    if state.conversation is None:
-        return ""
-    try:
-        return app.chat.store.get(state.conversation, user).title
-    except ConversationNotFoundError:
-        return ""
 
 
 def _is_loopback(host: str) -> bool:

@@ -120,19 +120,33 @@ class Conversations:
             for c in self.store.conversations(user)
         ]
 
+    def listing(self, user: str, session: Session) -> Any:
+        """The conversation list's update, the tab's open conversation chosen."""
+        choices = self.choices(user)
+        count = f"{len(choices)} kept" if choices else "None yet: ask a question to start one."
+        return gr.update(choices=choices, value=session.conversation, info=count)
+
+    def title(self, session: Session, user: str) -> str:
+        if session.conversation is None:
+            return ""
+        try:
+            return self.store.get(session.conversation, user).title
+        except ConversationNotFoundError:
+            return ""
+
     def export(self, session: Session, user: str) -> str | None:
         """The open conversation written as Markdown; the file's path (None: nothing yet)."""
         if session.conversation is None:
             return None
         try:
             conv = self.store.get(session.conversation, user)
+            text = self.store.markdown(conv.id, user)
         except ConversationNotFoundError:
             return None
-        turns = list(zip(session.answers, session.scopes, strict=True))
         folder = self.exports / conv.id
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / (render.file_stem(conv.title) + ".md")
-        path.write_text(render.conversation_markdown(conv.title, conv.created, turns), "utf-8")
+        path.write_text(text, "utf-8")
         return str(path)
 
     def page(self, key: str, session: Session, whole: bool = False) -> tuple[Any, ...]:

@@ -123,6 +123,24 @@ def cmd_ui(args: argparse.Namespace) -> int:
     return serve(host=args.host, port=args.port, watch=args.watch)
 
 
+def cmd_conversations(args: argparse.Namespace) -> int:
+    """List the kept conversations, or print one as Markdown."""
+    import time
+
+    from ui.conversations import ConversationStore
+    from ui.settings import UISettings
+
+    store = ConversationStore(UISettings().conversations())
+    if args.export:
+        conv = store.find(args.export, args.user)
+        print(store.markdown(conv.id, args.user), end="")
+        return 0
+    for c in store.conversations(args.user):
+        day = time.strftime("%Y-%m-%d %H:%M", time.localtime(c.updated))
+        print(f"{c.id[:8]}  {day}  {c.turns:3d} q  {c.title}")
+    return 0
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     from rag.eval.report import format_report
     from rag.eval.run import EvalOptions, evaluate
@@ -189,6 +207,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="keep these folders indexed while the chat runs",
     )
     p.set_defaults(func=cmd_ui)
+
+    p = sub.add_parser("conversations", help="list the chat's kept conversations, or export one")
+    p.add_argument("--export", metavar="ID", help="print this conversation as Markdown")
+    p.add_argument("--user", default="", help="whose conversations (with a chat login)")
+    p.set_defaults(func=cmd_conversations)
 
     p = sub.add_parser("eval", help="measure retrieval and answers on a benchmark folder")
     p.add_argument("dataset", metavar="DATASET_DIR")

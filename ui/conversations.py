@@ -152,6 +152,24 @@ class ConversationStore:
             self._require(db, cid, user)
             db.execute("DELETE FROM conversations WHERE id = ?", (cid,))
 
+    def find(self, prefix: str, user: str) -> Conversation:
+        """The user's conversation whose id starts with `prefix` (as the CLI lists them)."""
+        found = [c for c in self.conversations(user) if c.id.startswith(prefix.strip())]
+        if len(found) != 1 or not prefix.strip():
+            what = "matches several conversations" if found else "matches no conversation"
+            raise ConversationNotFoundError(
+                f"{prefix!r} {what}. List them with `rag conversations` and give more of the id."
+            )
+        return found[0]
+
+    def markdown(self, cid: str, user: str) -> str:
+        """The conversation as Markdown: each answer with its numbered sources."""
+        from ui.render import conversation_markdown
+
+        conv = self.get(cid, user)
+        turns = [(t.answer, t.scope) for t in self.turns(cid, user)]
+        return conversation_markdown(conv.title, conv.created, turns)
+
     def _require(self, db: sqlite3.Connection, cid: str, user: str) -> None:
         row = db.execute(
             "SELECT 1 FROM conversations WHERE id = ? AND user = ?", (cid, user)

@@ -10,6 +10,7 @@ import re
 import shutil
 import sys
 import threading
+import traceback
 from collections import Counter
 from collections.abc import Sequence
 from html import escape
@@ -85,8 +86,10 @@ class ChatApp:
                 stop=self.stop,
                 lock=self.index_lock,
             )
-        except RagError as exc:  # shown in the status line; the chat keeps working
-            self.watch_error = str(exc)
+        except Exception as exc:  # shown in the status line; the chat keeps working
+            if not isinstance(exc, RagError):
+                traceback.print_exc()
+            self.watch_error = str(exc) or type(exc).__name__
             self.generation += 1
 
     def _synced(self, sync: Sync) -> None:

@@ -63,16 +63,24 @@ def _render(
     with _PDFIUM:
         pdf = pdfium.PdfDocument(path)
         try:
-            pdf_page = pdf[_page_index(pdf, page)]
-            image = pdf_page.render(scale=_SCALE).to_pil().convert("RGBA")
+            # Labels repeat (front matter numbered 1-3, then the body from 1 again): of the
+            # pages the citation's number can mean, the one that prints the sentences wins.
+            best: tuple[int, Any, list[tuple[int, int]]] | None = None
+            for at in _page_indexes(pdf, page):
+                textpage = pdf[at].get_textpage()
+                located = [_locate(textpage, sentence) for sentence in sentences]
+                found = sum(bool(spans) for spans in located)
+                if best is None or found > best[0]:
+                    best = (found, at, [span for spans in located for span in spans])
+            assert best is not None
+            found, at, spans = best
+            pdf_page = pdf[at]
             textpage = pdf_page.get_textpage()
-            rects, found = [], 0
-            for sentence in sentences:
-                spans = _locate(textpage, sentence)
-                found += bool(spans)
-                for start, end in spans:
-                    count = textpage.count_rects(start, end - start)
-                    rects += [textpage.get_rect(i) for i in range(count)]
+            rects = []
+            for start, end in spans:
+                count = textpage.count_rects(start, end - start)
+                rects += [textpage.get_rect(i) for i in range(count)]
+            image = pdf_page.render(scale=_SCALE).to_pil().convert("RGBA")
             left, _bottom, _right, top = pdf_page.get_cropbox()
         finally:
             pdf.close()
@@ -106,14 +114,16 @@ def _around(image: Image.Image, boxes: tuple[Box, ...]) -> tuple[int, int, int, 
     return left, int(start), right, int(min(bottom, start + band))
 
 
-def _page_index(pdf: Any, page: int) -> int:
-    """The 0-based index of the page the indexer numbered `page` (its label, else position)."""
-    for i in range(len(pdf)):
-        if pdf.get_page_label(i) == str(page):
-            return i
-    if not 1 <= page <= len(pdf):
+def _page_indexes(pdf: Any, page: int) -> list[int]:
+    """0-based indexes of the pages the indexer may have numbered `page`: those labelled so
+    (the number a PDF viewer shows), and the page at that position (the indexer numbers
+    pages by position where their label is not a number, such as roman front matter)."""
+    candidates = [i for i in range(len(pdf)) if pdf.get_page_label(i) == str(page)]
+    if 1 <= page <= len(pdf) and page - 1 not in candidates:
+        candidates.append(page - 1)
+    if not candidates:
         raise IndexError(f"page {page} is not in this PDF ({len(pdf)} pages)")
-    return page - 1
+    return candidates
 
 
 def _key(text: str) -> tuple[str, list[int]]:
