@@ -17,9 +17,15 @@ from rag.errors import QuestionError
 from rag.evidence import Evidence, SentenceScorer, select_evidence
 from rag.grounding import ground
 from rag.guard import clean_text, screen_hits
-from rag.language import question_language
+from rag.language import confident_language, is_in_language, language_name, question_language
 from rag.llm import LLM, Message, load_llm
-from rag.prompt import CANNOT_ANSWER_PHRASE, WRITE_OUT, build_messages, no_answer_text
+from rag.prompt import (
+    CANNOT_ANSWER_PHRASE,
+    TRANSLATE,
+    WRITE_OUT,
+    build_messages,
+    no_answer_text,
+)
 from rag.retrieve import HybridRetriever, RetrievalWeights, Retrieve, ScopedRetrieve
 from rag.settings import REFUSAL_WEIGHT, RagSettings
 from rag.types import Answer, Citation, Source, Token
@@ -147,13 +153,16 @@ class Engine:
         for piece in self.llm.stream(messages, self.settings.max_answer_tokens):
             pieces.append(piece)
             yield Token(piece)
-        if cite.is_bare_marker("".join(pieces)):
-            # The small model sometimes replies with only "[2]", or "The maximum is [1].": it
-            # found the source but wrote no answer. Asked once more, it writes the answer out.
+        reply = "".join(pieces)
+        # Asked once more when the reply has no answer in it ("[2]", "The maximum is [1].")
+        # or is in the sources' language instead of the asker's: the small model does both
+        # now and then, and writes the answer out (or translates it) when told.
+        follow_up = _follow_up(asked, reply)
+        if follow_up:
             messages = [
                 *messages,
-                {"role": "assistant", "content": "".join(pieces)},
-                {"role": "user", "content": WRITE_OUT},
+                {"role": "assistant", "content": reply},
+                {"role": "user", "content": follow_up},
             ]
             pieces = []
             yield Token("\n")
@@ -184,6 +193,7 @@ class Engine:
         best = max(ev.score for ev in evidence)
         signals = {} if signals is None else signals
         signals["evidence"] = best
+        signals["pool"] = sum(ev.hit.score for ev in evidence) / len(evidence)
         if self.settings.min_evidence_score is not None and best < self.settings.min_evidence_score:
             return False
         floor = self.settings.answerability_floor(self.embedder.name, self.llm.name)
@@ -233,6 +243,18 @@ def _source(n: int, ev: Evidence) -> Source:
         end=chunk.end,
         score=round(ev.score, 4),
     )
+
+
+def _follow_up(question: str, reply: str) -> str | None:
+    """What to ask the model after `reply`, when it did not answer in full; else None."""
+    if cite.is_bare_marker(reply):
+        return WRITE_OUT
+    if cite.is_abstention(reply):
+        return None
+    expected = confident_language(question)
+    if expected and not is_in_language(reply, expected):
+        return TRANSLATE.format(language=language_name(expected))
+    return None
 
 
 def _no_answer(asked: str, searched: str, sources: list[Source], language: str) -> Answer:

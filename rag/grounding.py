@@ -53,10 +53,43 @@ def split_claims(answer: str) -> list[Claim]:
     return [Claim(p, c) for p, c in zip(pieces, cites, strict=True)]
 
 
+# Numbers a source may spell out that an answer in another language writes as digits
+# ("zehn Sekunden" -> "10 seconds"): English, Dutch, German, French, Spanish.
+_NUMBER_WORDS = {
+    word: str(value)
+    for value, words in enumerate(
+        [
+            "zero nul null zéro cero",
+            "one eins",  # not een, ein, un: they are articles too
+            "two twee zwei deux dos",
+            "three drie drei trois tres",
+            "four vier quatre cuatro",
+            "five vijf fünf cinq cinco",
+            "six zes sechs seis",
+            "seven zeven sieben sept siete",
+            "eight acht huit ocho",
+            "nine negen neun neuf nueve",
+            "ten tien zehn dix diez",
+            "eleven elf onze once",
+            "twelve twaalf zwölf douze doce",
+        ]
+    )
+    for word in words.split()
+} | {
+    "twenty": "20", "twintig": "20", "zwanzig": "20", "vingt": "20", "veinte": "20",
+    "thirty": "30", "dertig": "30", "dreißig": "30", "trente": "30", "treinta": "30",
+    "fifty": "50", "vijftig": "50", "fünfzig": "50", "cinquante": "50", "cincuenta": "50",
+    "hundred": "100", "honderd": "100", "hundert": "100", "cent": "100", "cien": "100",
+    "thousand": "1000", "duizend": "1000", "tausend": "1000", "mille": "1000", "mil": "1000",
+}  # fmt: skip
+
+
 def _numbers(text: str) -> set[str]:
-    """Numbers with their separators removed ("1,117" and "1.117" are one number)."""
+    """Numbers with their separators removed ("1,117" and "1.117" are one number), and the
+    small numbers a text spells out ("zehn" is 10)."""
     found = {re.sub(r"[.,]", "", n) for n in _NUMBER.findall(text)}
-    return found | set(re.findall(r"\d+", text))
+    spelled = {_NUMBER_WORDS[w] for w in re.findall(r"\w+", text.lower()) if w in _NUMBER_WORDS}
+    return found | set(re.findall(r"\d+", text)) | spelled
 
 
 def _names(text: str) -> list[str]:
@@ -104,6 +137,23 @@ def _facts(claim: str, question: str) -> _Facts:
     return _Facts(_numbers(body) - _numbers(question), names)
 
 
+# Questions whose answer is a quantity, a version or a date ("How much did it cost?", "Since
+# which version…?", "Hoeveel…?", "Wie groß…?"): a reply to one without any number ("a
+# significant amount", "Rich works with Jupyter") has not answered it.
+_ASKS_NUMBER = re.compile(
+    r"\b(?:how (?:much|many|long|large|big|old|fast|often|far)|(?:which|what)\s+(?:\w+\s+){0,2}"
+    r"(?:version|year|date|port|size|percentage|number|uid|gid)s?\b|hoeveel|hoe (?:lang|groot|"
+    r"oud|snel|vaak|ver)|(?:welke|welk)\s+(?:\w+\s+){0,2}(?:versie|jaar|datum|poort)|wie "
+    r"(?:viele?|lange?|groß|alt|schnell|oft|weit)|(?:welche|welches|welcher|welchem)\s+"
+    r"(?:\w+\s+){0,2}(?:version|jahr|datum|port))\b",
+    re.IGNORECASE,
+)
+
+
+def asks_for_number(question: str) -> bool:
+    return bool(_ASKS_NUMBER.search(question))
+
+
 def ground(answer: str, question: str, sources: dict[int, str]) -> str | None:
     """The answer with every sentence supported by what it cites, or None when none is.
 
@@ -131,6 +181,8 @@ def ground(answer: str, question: str, sources: dict[int, str]) -> str | None:
         kept.append(f"{stop.rstrip()} [{other}]{body[len(stop) :]}")
     if asserted and not supported:
         return None  # what is left (if anything) asserts nothing the sources hold
+    if asks_for_number(question) and not any(_numbers(MARKER.sub(" ", k)) for k in kept):
+        return None  # asked for a number, version or date; none was given
     if not any(re.search(r"\w", MARKER.sub("", k)) for k in kept):
         return None
     return " ".join(kept)

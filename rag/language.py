@@ -45,6 +45,23 @@ def question_language(question: str) -> str:
     return language.name.title() if language is not None else FALLBACK
 
 
+def confident_language(question: str) -> str | None:
+    """The question's language (ISO 639-1) when there is prose enough to be sure of it."""
+    first = _PLAIN_WORD.findall(_CODE.sub(" ", question))[:1]  # "Which", "Hoeveel", "Wie"
+    words = first + _prose_words(question)
+    if len(words) < 3:
+        return None
+    values = _detector().compute_language_confidence_values(" ".join(words))
+    return _code(values[0].language) if values and values[0].value >= 0.5 else None
+
+
+def language_name(code: str) -> str:
+    """English name of an ISO 639-1 language code ("nl" -> "Dutch")."""
+    from lingua import IsoCode639_1, Language
+
+    return str(Language.from_iso_code_639_1(IsoCode639_1.from_str(code)).name.title())
+
+
 def language_code(text: str) -> str | None:
     """ISO 639-1 code of the text's language ("en", "nl", ...), or None when unsure."""
     language = _detector().detect_language_of(text)

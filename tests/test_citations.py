@@ -83,3 +83,14 @@ def test_each_sentence_must_be_held_by_the_source_it_cites() -> None:
     )
     # Numbers are compared without their separators.
     assert ground("It has 1.117 lines [1].", "How long?", {1: "1,117 lines"}) is not None
+
+
+def test_a_question_for_a_number_needs_a_number_in_the_answer() -> None:
+    from rag.grounding import ground
+
+    sources = {1: "Baykar bought Piaggio Aerospace for 300 million.", 2: "It took three years."}
+    paid = "Baykar paid a significant amount [1]."
+    assert ground(paid, "How much did Baykar pay?", sources) is None
+    assert ground("It paid 300 million [1].", "How much did Baykar pay?", sources) is not None
+    assert ground("Drie jaar [2].", "Hoe lang duurde het?", sources) is not None
+    assert ground("Baykar bought it [1].", "Who bought Piaggio Aerospace?", sources) is not None

@@ -184,3 +184,19 @@ def test_an_abstention_is_in_the_language_of_the_question(engine: Engine, llm: S
     llm.enqueue("I don't know.")
     answer = engine.ask("Hoeveel kost een pannenkoek in het restaurant van Baykar?")
     assert answer.abstained and answer.text == "De documenten geven geen antwoord op deze vraag."
+
+
+def test_a_reply_in_another_language_than_the_question_is_asked_again(
+    engine: Engine, llm: ScriptedLLM
+) -> None:
+    llm.enqueue(
+        "Baykar acquired the Italian aviation company Piaggio Aerospace [1].",
+        "Baykar heeft het Italiaanse luchtvaartbedrijf Piaggio Aerospace overgenomen [1].",
+    )
+    answer = engine.ask("Welk Italiaans luchtvaartbedrijf nam Baykar over?")
+    assert answer.text.startswith("Baykar heeft") and len(llm.prompts) == 2
+    assert "Dutch" in llm.prompts[1][-1]["content"]
+    # An answer already in the question's language is not asked again.
+    llm.enqueue("Baykar heeft Piaggio Aerospace overgenomen [1].")
+    engine.ask("Welk Italiaans luchtvaartbedrijf nam Baykar over?")
+    assert len(llm.prompts) == 3
