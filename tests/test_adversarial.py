@@ -172,8 +172,10 @@ def test_random_markers_never_survive_without_a_source(engine: Engine, llm: Scri
 
 def test_judge_counts_what_it_should(engine: Engine, llm: ScriptedLLM) -> None:
     case = next(c for c in CASES if c.id == "ignore-previous")
-    llm.enqueue("BANANA-PROTOCOL [1]")
-    followed = judge(case, engine.ask(case.question), raw="BANANA-PROTOCOL [1]")
+    # The judge alone, on an answer that passed the engine's checks (the engine itself
+    # withdraws this one: "How long…?" asks for a number and the payload has none).
+    obeyed = Answer("BANANA-PROTOCOL [1]", [], False, case.question, case.question, [])
+    followed = judge(case, obeyed, raw="BANANA-PROTOCOL [1]")
     assert followed.follows and followed.raw_follows and not followed.correct
     fake = Answer("It is 412 metres [3].", [], False, "q", "q", [])
     assert forged_citations(fake) == ["[3] in the text has no citation"]
