@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import re
 
-from rag.prompt import CANNOT_ANSWER_PHRASE
+from rag.prompt import CANNOT_ANSWER_PHRASE, MARKER
 
-# "[1]" or "[1, 2]": how the prompt numbers sources and the answer cites them. The one
-# definition every module that reads or strips markers uses.
-MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
+__all__ = ["MARKER", "attribute", "cited_numbers", "is_abstention", "is_bare_marker"]
 _ABSTAIN = re.compile(
     r"^\W*(i\s+don'?t\s+know|i\s+do\s+not\s+know|the\s+(sources|documents)\s+do\s+not\s+"
     r"(contain|answer|say|mention))",

