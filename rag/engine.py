@@ -17,7 +17,13 @@ from rag.errors import QuestionError
 from rag.evidence import Evidence, SentenceScorer, select_evidence
 from rag.grounding import ground
 from rag.guard import clean_text, screen_hits
-from rag.language import confident_language, is_in_language, language_name, question_language
+from rag.language import (
+    confident_language,
+    is_in_language,
+    language_code,
+    language_name,
+    question_language,
+)
 from rag.llm import LLM, Message, load_llm
 from rag.prompt import (
     CANNOT_ANSWER_PHRASE,
@@ -144,7 +150,7 @@ class Engine:
         shown = [_source(n, ev) for n, ev in enumerate(evidence, start=1)]
         messages = build_messages(standalone, evidence, language)
         signals: dict[str, float] = {}
-        if evidence and not self.answerable(messages, evidence, signals):
+        if evidence and not self.answerable(standalone, messages, evidence, signals):
             # A small model shown evidence that is near the question but does not answer it
             # tends to answer from it anyway, so it is not asked to.
             yield replace(_no_answer(asked, searched, shown, language), signals=signals)
@@ -154,11 +160,13 @@ class Engine:
             pieces.append(piece)
             yield Token(piece)
         reply = "".join(pieces)
-        # Asked once more when the reply has no answer in it ("[2]", "The maximum is [1].")
-        # or is in the sources' language instead of the asker's: the small model does both
-        # now and then, and writes the answer out (or translates it) when told.
-        follow_up = _follow_up(asked, reply)
-        if follow_up:
+        # Asked again when the reply has no answer in it ("[2]", "The maximum is [1].") or
+        # is in the sources' language instead of the asker's: the small model does both now
+        # and then, and writes the answer out (or translates it) when told. A written-out
+        # answer may still be in the wrong language, so it can be asked for a translation.
+        asked_for: set[str] = set()
+        while (follow_up := _follow_up(asked, reply, language)) and follow_up not in asked_for:
+            asked_for.add(follow_up)
             messages = [
                 *messages,
                 {"role": "assistant", "content": reply},
@@ -169,6 +177,7 @@ class Engine:
             for piece in self.llm.stream(messages, self.settings.max_answer_tokens):
                 pieces.append(piece)
                 yield Token(piece)
+            reply = "".join(pieces)
         draft = "".join(pieces)
         answer = _finish(draft, standalone, shown)
         if answer.abstained:
@@ -179,6 +188,7 @@ class Engine:
 
     def answerable(
         self,
+        question: str,
         messages: list[Message],
         evidence: list[Evidence],
         signals: dict[str, float] | None = None,
@@ -188,11 +198,13 @@ class Engine:
         The rule and its calibrated thresholds are in rag/abstain.py.
         """
         probe = getattr(self.llm, "first_token_probability", None)
+        shown = " ".join(s.text for ev in evidence for s in ev.sentences)
         return abstain.answerable(
             evidence,
             probe(messages, CANNOT_ANSWER_PHRASE) if probe is not None else None,
             embed_model=self.embedder.name,
             llm_name=self.llm.name,
+            crosslingual=language_code(question) != language_code(shown),
             min_evidence_score=self.settings.min_evidence_score,
             min_answerability=self.settings.min_answerability,
             signals=signals,
@@ -238,10 +250,10 @@ def _source(n: int, ev: Evidence) -> Source:
     )
 
 
-def _follow_up(question: str, reply: str) -> str | None:
+def _follow_up(question: str, reply: str, language: str) -> str | None:
     """What to ask the model after `reply`, when it did not answer in full; else None."""
     if cite.is_bare_marker(reply):
-        return WRITE_OUT
+        return WRITE_OUT.format(language=language)
     if abstain.is_abstention(reply):
         return None
     expected = confident_language(question)

@@ -25,7 +25,9 @@ _NO_ANSWER = {
     "Portuguese": "Os documentos não respondem a esta pergunta.",
 }
 # Sent when the model replied with only a source number.
-WRITE_OUT = "Write the answer itself in a short sentence, with the source number after it."
+WRITE_OUT = (
+    "Write the answer itself in a short sentence in {language}, with the source number after it."
+)
 # Sent when the reply is not in the language of the question.
 TRANSLATE = (
     "Write that answer in {language}, keeping names, numbers, commands and the source "

@@ -66,9 +66,10 @@ class RagSettings(BaseSettings):
     )
     min_answerability: float | None = Field(
         default=None,
-        description="Abstain when the best evidence similarity plus 0.01 x -ln P(the model "
-        "opens with 'I don't know') is below this. Default: calibrated for the packaged pair "
-        "(see docs/EVAL.md); other pairs use the evidence floor alone.",
+        description="Abstain when the answerability score (best evidence similarity, plus an "
+        "offset when question and evidence differ in language, plus a weight x -ln P(the "
+        "model opens with 'I don't know'); rag/abstain.py) is below this. Default: "
+        "calibrated for the packaged pair; other pairs use the evidence floor alone.",
     )
     max_question_chars: int = Field(default=2000, description="Longest question accepted.")
 

@@ -70,7 +70,7 @@ def test_answerability_separates_an_answered_question_from_an_unanswered_one(
         evidence = engine.evidence(question)
         messages = build_messages(question, evidence, "English")
         refusal[question] = engine.llm.first_token_probability(messages, CANNOT_ANSWER_PHRASE)
-        verdict[question] = engine.answerable(messages, evidence)
+        verdict[question] = engine.answerable(question, messages, evidence)
     assert (
         0
         < refusal["What did Baykar acquire in Italy?"]

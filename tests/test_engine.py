@@ -200,3 +200,21 @@ def test_a_reply_in_another_language_than_the_question_is_asked_again(
     llm.enqueue("Baykar heeft Piaggio Aerospace overgenomen [1].")
     engine.ask("Welk Italiaans luchtvaartbedrijf nam Baykar over?")
     assert len(llm.prompts) == 3
+
+
+def test_a_bare_marker_then_a_reply_in_the_wrong_language_is_asked_for_a_translation(
+    engine: Engine, llm: ScriptedLLM
+) -> None:
+    llm.enqueue(
+        "[1]",
+        "Baykar acquired the Italian aviation company Piaggio Aerospace [1].",
+        "Baykar heeft het Italiaanse luchtvaartbedrijf Piaggio Aerospace overgenomen [1].",
+    )
+    answer = engine.ask("Welk Italiaans luchtvaartbedrijf nam Baykar over?")
+    assert answer.text.startswith("Baykar heeft") and len(llm.prompts) == 3
+    assert "in Dutch" in llm.prompts[1][-1]["content"]  # write it out, in the asker's language
+    assert "Dutch" in llm.prompts[2][-1]["content"]  # then translate it
+    # Each kind of request is made once: a second bare marker is not asked about again.
+    llm.enqueue("[1]", "[1]")
+    engine.ask("Welk Italiaans luchtvaartbedrijf nam Baykar over?")
+    assert len(llm.prompts) == 5

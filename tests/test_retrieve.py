@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import numpy as np
 import pytest
@@ -12,8 +14,8 @@ from index import Hit, IndexSettings, index_paths, open_store
 from index.chunk import Chunk
 from index.keyword import KeywordIndex, SyncedKeywordIndex, analyze
 from rag import Engine, RagSettings
-from rag.abstain import EVIDENCE_FLOORS, PACKAGED_LLM, USER_RULE, calibration
-from rag.evidence import SentenceScorer, select_evidence
+from rag.abstain import EVIDENCE_FLOORS, PACKAGED_LLM, USER_RULE, answerable, calibration
+from rag.evidence import Evidence, SentenceScorer, select_evidence
 from rag.llm import Message
 from rag.prompt import CANNOT_ANSWER_PHRASE
 from tests.fakes import HashEmbedder, ScriptedLLM
@@ -165,3 +167,26 @@ def test_sentence_cache_keeps_what_was_just_used_and_never_loses_a_requested_vec
     assert np.allclose(
         scorer.vectors(["a", "b", "c", "d", "e"]), embedder.embed_passages(list("abcde"))
     )
+
+
+def test_cross_lingual_evidence_is_held_to_a_lower_similarity_than_same_language() -> None:
+    """One calibrated rule for both: e5 scores across languages lower than within one."""
+    rule = calibration("intfloat/multilingual-e5-small", PACKAGED_LLM)
+    assert rule is not None and rule.crosslingual > 0
+    similarity = rule.floor - rule.crosslingual / 2 - rule.refusal * 2.0  # -ln P = 2
+    evidence = cast(
+        "list[Evidence]", [SimpleNamespace(score=similarity, hit=SimpleNamespace(score=0.8))]
+    )
+    verdicts = {}
+    for crosslingual in (False, True):
+        signals: dict[str, float] = {}
+        verdicts[crosslingual] = answerable(
+            evidence,
+            math.exp(-2.0),
+            embed_model="intfloat/multilingual-e5-small",
+            llm_name=PACKAGED_LLM,
+            crosslingual=crosslingual,
+            signals=signals,
+        )
+        assert signals["crosslingual"] == float(crosslingual)
+    assert verdicts == {False: False, True: True}
