@@ -19,7 +19,6 @@ best rules of a grid.
 from __future__ import annotations
 
 import json
-import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -28,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from rag.abstain import CALIBRATIONS, PACKAGED_LLM
+from rag.abstain import CALIBRATIONS, PACKAGED_LLM, Calibration, answerability
 from rag.language import language_code
 
 Record = dict[str, Any]
@@ -40,7 +39,7 @@ def load(path: str, hidden_gold: bool = False) -> list[Record]:
         r = json.loads(line)
         s = r["signals"]
         r["should_abstain"] = hidden_gold or r.get("kind") == "unanswerable"
-        r["ev"], r["nl"] = s["evidence"], -math.log(max(s["refusal"], 1e-9))
+        r["ev"], r["refusal"] = s["evidence"], s["refusal"]
         evidence = " ".join(str(e).split(": ", 1)[-1] for e in r["evidence"])[:2000]
         r["cross"] = language_code(r["searched"] or r["question"]) != language_code(evidence)
         records.append(r)
@@ -50,7 +49,8 @@ def load(path: str, hidden_gold: bool = False) -> list[Record]:
 def evaluate(groups: dict[str, list[Record]], w: float, delta: float, floor: float) -> dict:
     out = {}
     for name, records in groups.items():
-        gated = [r["ev"] + delta * r["cross"] + w * r["nl"] < floor for r in records]
+        rule = Calibration(floor=floor, refusal=w, crosslingual=delta)
+        gated = [answerability(r["ev"], r["refusal"], rule, r["cross"]) < floor for r in records]
         ans = [(r, g) for r, g in zip(records, gated, strict=True) if not r["should_abstain"]]
         un = [(r, g) for r, g in zip(records, gated, strict=True) if r["should_abstain"]]
         out[name] = {

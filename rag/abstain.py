@@ -5,8 +5,8 @@ An answer meets the rules in this order:
 1. **Before it is written** (`answerable`): with an LLM that reports token probabilities and a
    calibrated (embedder, LLM) pair, the score
    `best evidence similarity + crosslingual (when question and evidence are in different
-   languages) + relative x (best - mean passage similarity)
-   + refusal x -ln P(the reply opens with "I don't know")` must reach the pair's floor.
+   languages) + refusal x -ln P(the reply opens with "I don't know")` must reach the pair's
+   floor.
    The cross-lingual term is there because one embedding model scores a question against a
    passage in another language lower than against one in its own (multilingual-e5: answering
    evidence ~0.84 for English questions over Dutch XQuAD, ~0.90 over English real documents),
@@ -34,6 +34,7 @@ from index.embed import canonical_model_name
 from index.settings import DEFAULT_EMBED_MODEL
 from rag.citations import is_abstention
 from rag.evidence import Evidence
+from rag.language import language_code
 
 __all__ = [
     "CALIBRATIONS",
@@ -43,6 +44,7 @@ __all__ = [
     "Calibration",
     "answerability",
     "answerable",
+    "crosses_languages",
     "is_abstention",
 ]
 
@@ -60,7 +62,6 @@ class Calibration:
 
     floor: float
     refusal: float  # weight of -ln P(refusal)
-    relative: float = 0.0  # weight of (best evidence - mean passage similarity)
     crosslingual: float = 0.0  # added when the question and the evidence differ in language
 
 
@@ -80,37 +81,31 @@ def calibration(embed_model: str, llm_name: str) -> Calibration | None:
 
 
 def answerability(
-    evidence: Sequence[Evidence],
-    refusal_probability: float,
-    rule: Calibration,
-    crosslingual: bool = False,
+    best: float, refusal_probability: float, rule: Calibration, crosslingual: bool = False
 ) -> float:
-    best = max(ev.score for ev in evidence)
-    pool = sum(ev.hit.score for ev in evidence) / len(evidence)
+    """The score rule 1 compares with the floor, from the best evidence similarity."""
     return (
         best
         + rule.crosslingual * crosslingual
-        + rule.relative * (best - pool)
         - rule.refusal * math.log(max(refusal_probability, 1e-9))
     )
 
 
 def answerable(
+    question: str,
     evidence: Sequence[Evidence],
     refusal_probability: float | None,
     *,
     embed_model: str,
     llm_name: str,
-    crosslingual: bool = False,
     min_evidence_score: float | None = None,
     min_answerability: float | None = None,
     signals: dict[str, float] | None = None,
 ) -> bool:
-    """Whether the model is asked to answer from `evidence` (rule 1 of the module docstring).
+    """Whether the model is asked to answer `question` from `evidence` (rule 1 above).
 
-    `refusal_probability` is None for LLMs that do not report token probabilities;
-    `crosslingual`: the question and the evidence are in different languages. The signals
-    the decision used are written into `signals` (eval reports them).
+    `refusal_probability` is None for LLMs that do not report token probabilities. The
+    signals the decision used are written into `signals` (eval reports them).
     """
     signals = {} if signals is None else signals
     best = max(ev.score for ev in evidence)
@@ -125,8 +120,16 @@ def answerable(
             floor = EVIDENCE_FLOORS.get(canonical_model_name(embed_model), 0.0)
         return best >= floor
     rule = rule or USER_RULE
+    # Detected only where the rule uses it: lingua on the question and on the evidence.
+    crosslingual = bool(rule.crosslingual) and crosses_languages(question, evidence)
     signals["refusal"] = refusal_probability
     signals["crosslingual"] = float(crosslingual)
-    signals["answerability"] = answerability(evidence, refusal_probability, rule, crosslingual)
+    signals["answerability"] = answerability(best, refusal_probability, rule, crosslingual)
     floor = rule.floor if min_answerability is None else min_answerability
     return signals["answerability"] >= floor
+
+
+def crosses_languages(question: str, evidence: Sequence[Evidence]) -> bool:
+    """Whether the question and the evidence sentences are in different languages."""
+    shown = " ".join(s.text for ev in evidence for s in ev.sentences)
+    return language_code(question) != language_code(shown)

@@ -17,13 +17,7 @@ from rag.errors import QuestionError
 from rag.evidence import Evidence, SentenceScorer, select_evidence
 from rag.grounding import ground
 from rag.guard import clean_text, screen_hits
-from rag.language import (
-    confident_language,
-    is_in_language,
-    language_code,
-    language_name,
-    question_language,
-)
+from rag.language import confident_language, is_in_language, language_name, question_language
 from rag.llm import LLM, Message, load_llm
 from rag.prompt import (
     CANNOT_ANSWER_PHRASE,
@@ -198,13 +192,12 @@ class Engine:
         The rule and its calibrated thresholds are in rag/abstain.py.
         """
         probe = getattr(self.llm, "first_token_probability", None)
-        shown = " ".join(s.text for ev in evidence for s in ev.sentences)
         return abstain.answerable(
+            question,
             evidence,
             probe(messages, CANNOT_ANSWER_PHRASE) if probe is not None else None,
             embed_model=self.embedder.name,
             llm_name=self.llm.name,
-            crosslingual=language_code(question) != language_code(shown),
             min_evidence_score=self.settings.min_evidence_score,
             min_answerability=self.settings.min_answerability,
             signals=signals,

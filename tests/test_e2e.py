@@ -99,8 +99,9 @@ def test_a_follow_up_is_rewritten_into_a_question_and_answered(settings: RagSett
 @pytest.mark.xfail(
     reason="known miss of the 1.5B model: shown the sentence naming Erdogan and Meloni as the "
     "summit's chairs, it answers 'the Turkish government' (since the bare-marker reply is asked "
-    "to write the answer out in the asker's language); kept to see when it is fixed",
-    strict=False,
+    "to write the answer out in the asker's language); strict, so that a fix shows as XPASS "
+    "and this mark is removed",
+    strict=True,
 )
 def test_a_follow_up_about_the_summit_names_its_chair(settings: RagSettings) -> None:
     engine = get_engine(settings)

@@ -174,19 +174,27 @@ def test_cross_lingual_evidence_is_held_to_a_lower_similarity_than_same_language
     rule = calibration("intfloat/multilingual-e5-small", PACKAGED_LLM)
     assert rule is not None and rule.crosslingual > 0
     similarity = rule.floor - rule.crosslingual / 2 - rule.refusal * 2.0  # -ln P = 2
+    sentence = SimpleNamespace(
+        text="Baykar heeft het Italiaanse luchtvaartbedrijf Piaggio Aerospace overgenomen, "
+        "een stap die de wenkbrauwen deed fronsen in Europese defensiekringen."
+    )
     evidence = cast(
-        "list[Evidence]", [SimpleNamespace(score=similarity, hit=SimpleNamespace(score=0.8))]
+        "list[Evidence]",
+        [SimpleNamespace(score=similarity, hit=SimpleNamespace(score=0.8), sentences=[sentence])],
     )
     verdicts = {}
-    for crosslingual in (False, True):
+    for question in (
+        "Welk Italiaans luchtvaartbedrijf heeft Baykar overgenomen?",
+        "Which Italian aviation company did Baykar take over?",
+    ):
         signals: dict[str, float] = {}
-        verdicts[crosslingual] = answerable(
+        verdicts[question[:5]] = answerable(
+            question,
             evidence,
             math.exp(-2.0),
             embed_model="intfloat/multilingual-e5-small",
             llm_name=PACKAGED_LLM,
-            crosslingual=crosslingual,
             signals=signals,
         )
-        assert signals["crosslingual"] == float(crosslingual)
-    assert verdicts == {False: False, True: True}
+        assert signals["crosslingual"] == float(question.startswith("Which"))
+    assert verdicts == {"Welk ": False, "Which": True}
