@@ -141,7 +141,7 @@ def _populate(home: Path, library: Path, turns: int) -> str:
     from ui.conversations import ConversationStore
 
     class Citing:  # an LLM that cites the first source: the shape of a real answer
-        name, context_window = "citing", 4096
+        name, context_window, token_probabilities = "citing", 4096, False
 
         def stream(self, messages: Any, max_tokens: int) -> Any:
             line = messages[-1]["content"].splitlines()[1]
@@ -149,6 +149,9 @@ def _populate(home: Path, library: Path, turns: int) -> str:
 
         def count_tokens(self, text: str) -> int:
             return len(text.split())
+
+        def first_token_probability(self, messages: Any, text: str) -> float:
+            raise NotImplementedError
 
     settings = RagSettings(index=IndexSettings(store_dir=home / "store"), min_evidence_score=0)
     index_paths([library], settings.index)

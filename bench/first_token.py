@@ -4,7 +4,7 @@
 
 Indexes seeds/ into a temporary store, then asks three answerable questions twice through
 two engines that share the default LLM: one as shipped (the probe evaluates the prompt and
-the answer reuses it), one whose LLM hides `first_token_probability` (the evidence-floor
+the answer reuses it), one whose LLM declares no token probabilities (the evidence-floor
 path, as before the probe). The KV cache is reset before every question, and the two engines
 take turns, so load changes hit both alike.
 """
@@ -29,7 +29,9 @@ QUESTIONS = [
 
 
 class _WithoutProbe:
-    """The same model, minus its token probabilities."""
+    """The same model, declared without token probabilities."""
+
+    token_probabilities = False
 
     def __init__(self, inner: Any) -> None:
         self.inner = inner
@@ -42,6 +44,9 @@ class _WithoutProbe:
 
     def count_tokens(self, text: str) -> int:
         return int(self.inner.count_tokens(text))
+
+    def first_token_probability(self, messages: list[dict[str, str]], text: str) -> float:
+        raise NotImplementedError("declared without token probabilities")
 
 
 def main() -> None:

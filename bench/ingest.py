@@ -145,15 +145,15 @@ def run_baseline(folder: Path, store: Path, embedder: Any, qs: list[str]) -> dic
     from llama_index.core.storage.docstore import SimpleDocumentStore
     from llama_index.vector_stores.chroma import ChromaVectorStore
 
-    from bench.adapter import LlamaEmbedding
     from index.chunk import make_splitter
+    from rag.eval.baseline import WrappedEmbedding
 
     client = chromadb.PersistentClient(
         path=str(store), settings=Settings(anonymized_telemetry=False)
     )
     collection = client.get_or_create_collection("bench", metadata={"hnsw:space": "cosine"})
     vector_store = ChromaVectorStore(chroma_collection=collection)
-    embed_model = LlamaEmbedding(embedder, embed_batch_size=EMBED_BATCH)
+    embed_model = WrappedEmbedding(embedder, embed_batch_size=EMBED_BATCH)
     # The docstore gives llama-index its own incremental mode (skip documents whose hash it
     # has seen), so the re-index comparison is like for like.
     pipeline = IngestionPipeline(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from llama_index.core import Document
 from llama_index.core.node_parser import SentenceSplitter
@@ -77,6 +77,27 @@ class Chunk:
     start: int
     end: int
     file_hash: str
+    # (start, end) of each sentence within `text`, found once when the chunk is made and
+    # stored with it, so answering never re-splits passages. Empty for chunks stored before
+    # spans were kept; `sentences()` splits those itself.
+    spans: tuple[tuple[int, int], ...] = field(default=(), compare=False)
+
+    def sentences(self) -> list[Sentence]:
+        """The chunk's sentences, from its stored spans (offsets into `text`).
+
+        Spans stay valid when screening blanks part of the text (rag/guard.py keeps every
+        offset), so a sentence blanked entirely is left out here.
+        """
+        if not self.spans:
+            return split_sentences(self.text)
+        out = []
+        for start, end in self.spans:
+            raw = self.text[start:end]
+            stripped = raw.strip()
+            if len(stripped) > 1:
+                lead = len(raw) - len(raw.lstrip())
+                out.append(Sentence(stripped, start + lead, start + lead + len(stripped)))
+        return out
 
     def metadata(self) -> dict[str, str | int]:
         """Flat metadata for Chroma (no None values allowed there)."""
@@ -87,7 +108,27 @@ class Chunk:
             "start": self.start,
             "end": self.end,
             "file_hash": self.file_hash,
+            "sentences": encode_spans(self.spans),
         }
+
+
+def sentence_spans(text: str) -> tuple[tuple[int, int], ...]:
+    return tuple((s.start, s.end) for s in split_sentences(text))
+
+
+def encode_spans(spans: tuple[tuple[int, int], ...]) -> str:
+    """Spans as Chroma metadata (scalars only): "0-41 42-97"."""
+    return " ".join(f"{a}-{b}" for a, b in spans)
+
+
+def decode_spans(value: object) -> tuple[tuple[int, int], ...]:
+    if not isinstance(value, str) or not value:
+        return ()
+    out = []
+    for pair in value.split():
+        a, _, b = pair.partition("-")
+        out.append((int(a), int(b)))
+    return tuple(out)
 
 
 def _words(text: str) -> list[str]:
@@ -132,6 +173,7 @@ def chunk(
                     start=start,
                     end=end,
                     file_hash=file_hash,
+                    spans=sentence_spans(body),
                 )
             )
     return chunks

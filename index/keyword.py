@@ -9,7 +9,6 @@ and cutting words to a 5-letter prefix, both scored lower on xquad-nl dev: docs/
 
 from __future__ import annotations
 
-import hashlib
 import re
 import threading
 from collections.abc import Collection
@@ -76,9 +75,10 @@ class KeywordIndex:
 
 
 class SyncedKeywordIndex:
-    """The keyword index of one store, rebuilt whenever the store's chunk ids change.
+    """The keyword index of one store, rebuilt whenever the store's content changes.
 
-    Chunk ids carry the file's content hash, so any add, change or removal changes them.
+    Whether it changed is read from the store's manifest (one row per file, rewritten on
+    every add, change or removal), not from the list of every chunk id.
     """
 
     def __init__(self, store: Store) -> None:
@@ -88,8 +88,7 @@ class SyncedKeywordIndex:
         self._lock = threading.Lock()
 
     def current(self) -> KeywordIndex:
-        ids = self._store.chunk_ids()
-        fingerprint = hashlib.sha1("\n".join(sorted(ids)).encode()).hexdigest()
+        fingerprint = self._store.fingerprint()
         with self._lock:
             if fingerprint != self._fingerprint:
                 self._index = KeywordIndex(self._store.all_chunks())

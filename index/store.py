@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
-from index.chunk import Chunk
+from index.chunk import Chunk, decode_spans
 from index.errors import (
     EmptyStoreError,
     ModelMismatchError,
@@ -286,6 +287,20 @@ class Store:
             for i in order
         ]
 
+    def fingerprint(self) -> str:
+        """Changes whenever the stored chunks do: a digest of the manifest (one row per file).
+
+        Every write changes its file's row (pending hash first, final hash last) and a
+        removal deletes it, so this costs one read of the manifest, not of every chunk id.
+        """
+        got = self._files.get(include=["metadatas"])
+        rows = sorted(
+            f"{source}\0{meta.get('file_hash', '')}\0{meta.get('pending', '')}"
+            f"\0{meta.get('chunks', 0)}"
+            for source, meta in zip(got["ids"], got["metadatas"] or [], strict=False)
+        )
+        return hashlib.sha1("\n".join(rows).encode()).hexdigest()
+
     def chunk_ids(self) -> list[str]:
         """Ids of every stored chunk (they change whenever a file's content does)."""
         return [str(i) for i in self._chunks.get(include=[])["ids"]]
@@ -338,4 +353,5 @@ def _to_chunk(cid: str, text: str, meta: Any) -> Chunk:
         start=int(meta.get("start", 0)),
         end=int(meta.get("end", 0)),
         file_hash=str(meta.get("file_hash", "")),
+        spans=decode_spans(meta.get("sentences")),
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from index import Embedder, Hit
-from index.chunk import Sentence, split_sentences
+from index.chunk import Sentence
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,16 @@ class SentenceScorer:
         self._embedder = embedder
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
+        self._queries: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def query_vector(self, question: str) -> np.ndarray:
+        """The question's vector; retrieval and evidence selection embed it once between them."""
+        vector = self._queries.get(question)
+        if vector is None:
+            vector = self._queries[question] = self._embedder.embed_query(question)
+            while len(self._queries) > 64:
+                self._queries.popitem(last=False)
+        return vector
 
     def vectors(self, texts: list[str]) -> np.ndarray:
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
@@ -78,8 +88,7 @@ def select_evidence(
     """
     passages = hits[:max_passages]
     split = [
-        split_sentences(h.chunk.text) or [Sentence(h.chunk.text, 0, len(h.chunk.text))]
-        for h in passages
+        h.chunk.sentences() or [Sentence(h.chunk.text, 0, len(h.chunk.text))] for h in passages
     ]
     # Overlapping chunks repeat sentences; each sentence is scored once, in its best passage.
     seen: set[str] = set()

@@ -16,8 +16,8 @@ import re
 import unicodedata
 from dataclasses import replace
 
-from index import Hit
-from index.chunk import split_sentences
+from index import Chunk, Hit
+from index.chunk import Sentence, split_sentences
 from rag.citations import MARKER
 
 # Lone surrogates (from `surrogateescape`d argv or JSON "\ud800") cannot be encoded as UTF-8.
@@ -139,11 +139,21 @@ def screen_text(text: str) -> str:
     and be echoed as a citation). Offsets stay valid, so the other sentences can still be
     found and highlighted in the passage.
     """
-    for sentence in split_sentences(text):
+    return _screen(text, split_sentences(text))
+
+
+def _screen(text: str, sentences: list[Sentence]) -> str:
+    for sentence in sentences:
         if is_instruction(sentence.text):
             text = text[: sentence.start] + " " * len(sentence.text) + text[sentence.end :]
     text = _SPECIAL.sub(_blank, text)
     return MARKER.sub(lambda m: f"({m.group(1)})", text)
+
+
+def screen_chunk(chunk: Chunk) -> Chunk:
+    """The chunk as the model may read it (screen_text over its stored sentence spans)."""
+    text = _screen(chunk.text, chunk.sentences())
+    return chunk if text == chunk.text else replace(chunk, text=text)
 
 
 def screen_hits(hits: list[Hit]) -> list[Hit]:
@@ -154,9 +164,9 @@ def screen_hits(hits: list[Hit]) -> list[Hit]:
     """
     screened = []
     for hit in hits:
-        text = screen_text(hit.chunk.text)
-        if text == hit.chunk.text:
+        chunk = screen_chunk(hit.chunk)
+        if chunk is hit.chunk:
             screened.append(hit)
-        elif text.strip():
-            screened.append(replace(hit, chunk=replace(hit.chunk, text=text)))
+        elif chunk.text.strip():
+            screened.append(replace(hit, chunk=chunk))
     return screened

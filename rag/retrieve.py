@@ -12,26 +12,12 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
-from typing import Protocol
 
 import numpy as np
 
-from index import Embedder, Hit, Store
-from index.chunk import split_sentences
+from index import Hit, Store
 from index.keyword import SyncedKeywordIndex
 from rag.evidence import SentenceScorer
-
-
-class Retrieve(Protocol):
-    def retrieve(self, question: str, k: int) -> list[Hit]:
-        """The k best chunks for the question, best first (Hit.score: dense cosine)."""
-        ...
-
-
-class ScopedRetrieve(Protocol):
-    def retrieve(self, question: str, k: int, sources: Collection[str] | None = None) -> list[Hit]:
-        """As Retrieve, searching only chunks of `sources` (stored paths) when given."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -43,24 +29,18 @@ class RetrievalWeights:
 
 
 class HybridRetriever:
-    def __init__(
-        self,
-        store: Store,
-        embedder: Embedder,
-        scorer: SentenceScorer,
-        weights: RetrievalWeights,
-    ) -> None:
+    def __init__(self, store: Store, scorer: SentenceScorer, weights: RetrievalWeights) -> None:
         self.store = store
-        self.embedder = embedder
         self.scorer = scorer
         self.weights = weights
         self.keywords = SyncedKeywordIndex(store) if weights.keyword_weight > 0 else None
 
-    def retrieve(self, question: str, k: int, sources: Collection[str] | None = None) -> list[Hit]:
+    def __call__(self, question: str, k: int, sources: Collection[str] | None = None) -> list[Hit]:
+        """The k best chunks for the question, best first (Hit.score: dense cosine)."""
         # Both searches filter by source themselves, so a scoped question still gets the
         # full number of candidates from the chosen documents.
         w = self.weights
-        vector = self.embedder.embed_query(question)
+        vector = self.scorer.query_vector(question)
         pool = self.store.search(vector, max(k, w.candidates), sources)
         if not pool:
             return []
@@ -88,7 +68,7 @@ class HybridRetriever:
 
     def _best_sentences(self, vector: np.ndarray, hits: list[Hit]) -> list[float]:
         """Each chunk's best sentence similarity (sentence vectors are cached by the scorer)."""
-        texts = [[s.text for s in split_sentences(h.chunk.text)] or [h.chunk.text] for h in hits]
+        texts = [[s.text for s in h.chunk.sentences()] or [h.chunk.text] for h in hits]
         flat = [t for group in texts for t in group]
         sims = self.scorer.vectors(flat) @ vector
         out, i = [], 0

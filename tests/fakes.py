@@ -50,6 +50,7 @@ class ScriptedLLM:
 
     name = "scripted"
     context_window = 4096
+    token_probabilities = False
 
     def __init__(self, replies: list[str] | None = None) -> None:
         self.replies = list(replies or [])
@@ -66,3 +67,6 @@ class ScriptedLLM:
 
     def count_tokens(self, text: str) -> int:
         return len(text.split())
+
+    def first_token_probability(self, messages: list[Message], text: str) -> float:
+        raise NotImplementedError("ScriptedLLM declares no token probabilities")

@@ -90,6 +90,8 @@ def test_a_reply_of_only_citation_markers_is_an_abstention(
 class RefusalProbeLLM(ScriptedLLM):
     """A scripted LLM that also reports a fixed probability of opening with a refusal."""
 
+    token_probabilities = True
+
     def __init__(self, refusal: float, replies: list[str]) -> None:
         super().__init__(replies)
         self.refusal = refusal

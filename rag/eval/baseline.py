@@ -37,8 +37,8 @@ class WrappedEmbedding(BaseEmbedding):
 
     _embedder: Any = PrivateAttr()
 
-    def __init__(self, embedder: Embedder, **kwargs: Any) -> None:
-        super().__init__(model_name=embedder.name, embed_batch_size=16, **kwargs)
+    def __init__(self, embedder: Embedder, embed_batch_size: int = 16, **kwargs: Any) -> None:
+        super().__init__(model_name=embedder.name, embed_batch_size=embed_batch_size, **kwargs)
         self._embedder = embedder
 
     def _get_query_embedding(self, query: str) -> list[float]:

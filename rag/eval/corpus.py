@@ -12,7 +12,7 @@ import hashlib
 from pathlib import Path
 
 from index import Embedder, IndexSettings, Progress, Store, index_paths, open_store
-from index.chunk import Chunk
+from index.chunk import Chunk, sentence_spans
 from index.store import FileChunks
 from rag.eval.datasets import Dataset, EvalDataError, Passage
 
@@ -38,6 +38,7 @@ def _chunk(passage: Passage, digest: str) -> Chunk:
         start=0,
         end=len(passage.text),
         file_hash=digest,
+        spans=sentence_spans(passage.text),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,8 @@ from rag.eval.corpus import eval_store_settings, index_dataset
 from rag.eval.datasets import Dataset, Question, load_dataset
 from rag.language import is_in_language, language_code, reply_language
 from rag.llm import LLM
-from rag.retrieve import Retrieve
 from rag.settings import RagSettings
+from rag.steps import Retrieve
 
 RANKED = 10  # passages ranked per question for the retrieval measures
 
@@ -189,9 +190,9 @@ class _HidingRetriever:
         self.inner = inner
         self.hidden: set[str] = set()
 
-    def retrieve(self, question: str, k: int) -> list[Hit]:
+    def __call__(self, question: str, k: int, sources: Collection[str] | None = None) -> list[Hit]:
         # A hidden document may hold many chunks: ask for enough that k others remain.
-        hits = self.inner.retrieve(question, k + 50 * len(self.hidden))
+        hits = self.inner(question, k + 50 * len(self.hidden), sources)
         return [h for h in hits if h.chunk.source not in self.hidden][:k]
 
 
@@ -221,9 +222,9 @@ def evaluate(
     )
     sentence_cache = index_settings.store_dir / "sentence-vectors.npz"
     engine.scorer.load(sentence_cache)
-    hiding = _HidingRetriever(engine.retriever)
+    hiding = _HidingRetriever(engine.steps.retrieve)
     if options.drop_gold:
-        engine.retriever = hiding
+        engine = engine.with_steps(retrieve=hiding)
     answer = (options.answer or options.drop_gold) and dataset.has_answers
 
     results: list[Result] = []
@@ -240,7 +241,7 @@ def evaluate(
             _answer(engine, q, result, dataset)
         t0 = time.perf_counter()
         # A follow-up is measured on the question the engine searched (its rewrite).
-        hits = engine.retriever.retrieve(result.searched, RANKED)
+        hits = engine.steps.retrieve(result.searched, RANKED)
         result.ranked = _passage_ids(hits, dataset)
         if not answer:
             result.seconds = time.perf_counter() - t0

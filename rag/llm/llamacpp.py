@@ -14,6 +14,7 @@ from rag.llm.base import Message
 
 
 class LlamaCppLLM:
+    token_probabilities = True  # first_token_probability reads the logits
     """A GGUF model loaded once; concurrent callers queue for it (llama.cpp is not reentrant)."""
 
     def __init__(

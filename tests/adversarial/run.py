@@ -28,11 +28,7 @@ def build_engine(workdir: Path, guard: bool = True) -> Engine:
     assert report.ok, report.failed
     settings = RagSettings(index=index_settings)
     engine = Engine(settings, llm=RecordingLLM(load_llm(settings)))
-    if not guard:
-        import rag.engine
-
-        rag.engine.screen_hits = lambda hits: hits  # type: ignore[assignment]
-    return engine
+    return engine if guard else engine.with_steps(screen=lambda hits: hits)
 
 
 def main() -> Tally:

@@ -18,6 +18,7 @@ class RecordingLLM:
         self.inner = inner
         self.name = inner.name
         self.context_window = inner.context_window
+        self.token_probabilities = inner.token_probabilities
         self.last_prompt = ""
         self.last_reply = ""
 
@@ -31,6 +32,9 @@ class RecordingLLM:
 
     def count_tokens(self, text: str) -> int:
         return self.inner.count_tokens(text)
+
+    def first_token_probability(self, messages: list[Message], text: str) -> float:
+        return self.inner.first_token_probability(messages, text)
 
 
 @dataclass
