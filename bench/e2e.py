@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
@@ -29,12 +28,10 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=2)
     args = ap.parse_args()
-    os.environ["RAG_STORE_DIR"] = tempfile.mkdtemp(prefix="bench-e2e-")
-    from index import index_paths
-    from rag import RagSettings, get_engine, query
+    from rag import IndexSettings, RagSettings, get_engine, query
 
-    settings = RagSettings()
-    index_paths([ROOT / "seeds"], settings.index)
+    settings = RagSettings(index=IndexSettings(store_dir=tempfile.mkdtemp(prefix="bench-e2e-")))
+    get_engine(settings).add([ROOT / "seeds"])
     engine = get_engine(settings)
     engine.llm  # noqa: B018 - load the model before timing
     query(QUESTIONS[0], settings)

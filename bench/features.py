@@ -275,7 +275,6 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=5, help="watch: changes timed per kind")
     args = ap.parse_args()
     home = Path(tempfile.mkdtemp(prefix=f"bench-{args.what}-"))
-    os.environ["RAG_STORE_DIR"] = str(home / "store")
     started = time.monotonic()
     if args.what == "pages":
         result = bench_pages(home)

@@ -12,7 +12,6 @@ take turns, so load changes hit both alike.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import tempfile
 import time
@@ -50,15 +49,15 @@ class _WithoutProbe:
 
 
 def main() -> None:
-    os.environ["RAG_STORE_DIR"] = tempfile.mkdtemp(prefix="bench-first-token-")
-    from index import index_paths
-    from rag import RagSettings, Token
+    from rag import IndexSettings, RagSettings, Token, get_engine
     from rag.engine import Engine
     from rag.llm import load_llm
 
-    settings = RagSettings()
-    index_paths([ROOT / "seeds"], settings.index)
-    llm = load_llm(settings)
+    settings = RagSettings(
+        index=IndexSettings(store_dir=tempfile.mkdtemp(prefix="bench-first-token-"))
+    )
+    get_engine(settings).add([ROOT / "seeds"])
+    llm = load_llm(settings, settings.index.cache_dir)
     engines = {
         "probe": Engine(settings, llm=llm),
         "floor": Engine(settings, llm=_WithoutProbe(llm)),

@@ -9,7 +9,6 @@ question with the default LLM through `rag.query`, as `rag ui` does per message.
 from __future__ import annotations
 
 import json
-import os
 import resource
 import tempfile
 import time
@@ -23,13 +22,11 @@ def _rss_mb() -> float:
 
 
 def main() -> None:
-    os.environ["RAG_STORE_DIR"] = tempfile.mkdtemp(prefix="bench-rss-")
-    from index import index_paths
-    from rag import RagSettings, get_engine, query
+    from rag import IndexSettings, RagSettings, get_engine, query
 
-    settings = RagSettings()
+    settings = RagSettings(index=IndexSettings(store_dir=tempfile.mkdtemp(prefix="bench-rss-")))
     steps = {"imports": _rss_mb()}
-    index_paths([ROOT / "seeds"], settings.index)
+    get_engine(settings).add([ROOT / "seeds"])
     steps["embedder_and_index"] = _rss_mb()
     engine = get_engine(settings)
     engine.llm  # noqa: B018 - loads the model

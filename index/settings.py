@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import difflib
+import os
 from pathlib import Path
+from typing import Any
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_EMBED_MODEL = "intfloat/multilingual-e5-small"
@@ -19,10 +22,67 @@ def _cache_home() -> Path:
     return Path.home() / ".cache" / "rag"
 
 
-class IndexSettings(BaseSettings):
-    """Where the store lives, how documents are chunked and which model embeds them."""
+class LayerSettings(BaseSettings):
+    """Settings of one layer (index, rag, ui): every field reads `RAG_<NAME>`, and a keyword
+    that is not a field of this layer is refused with where it belongs.
 
-    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", frozen=True)
+    The layers nest (UISettings.rag.index), so each entry point builds one root, once.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _known_fields(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for name in data:
+                if name not in cls.model_fields:
+                    raise ValueError(unknown_setting(cls, str(name)))
+        return data
+
+
+def _layers() -> list[type[LayerSettings]]:
+    found, todo = [], list(LayerSettings.__subclasses__())
+    while todo:
+        layer = todo.pop()
+        found.append(layer)
+        todo += layer.__subclasses__()
+    return found
+
+
+def unknown_setting(layer: type[LayerSettings], name: str) -> str:
+    """Why `name` is refused by `layer`: the layer it belongs to, or the nearest names."""
+    owner = next((other for other in _layers() if name in other.model_fields), None)
+    if owner is not None:
+        nested = next(
+            (f for f, info in layer.model_fields.items() if info.annotation is owner), None
+        )
+        how = f"{layer.__name__}({nested}={owner.__name__}({name}=…))" if nested else ""
+        return f"{layer.__name__} has no setting {name!r}: it is a setting of {owner.__name__}" + (
+            f"; pass it as {how}" if how else ""
+        )
+    close = difflib.get_close_matches(name, list(layer.model_fields), n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return f"{layer.__name__} has no setting {name!r}.{hint}"
+
+
+def unknown_environment(environ: dict[str, str] | None = None) -> list[str]:
+    """`RAG_*` variables set in the environment that no layer reads, each with a hint."""
+    environ = dict(os.environ if environ is None else environ)
+    known = {f"RAG_{f.upper()}" for layer in _layers() for f in layer.model_fields}
+    known.add("RAG_CACHE_DIR")
+    out = []
+    for name in sorted(environ):
+        if name.startswith("RAG_") and name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1)
+            out.append(
+                f"{name} is not a setting" + (f" (did you mean {close[0]}?)" if close else "")
+            )
+    return out
+
+
+class IndexSettings(LayerSettings):
+    """Where the store lives, how documents are chunked and which model embeds them."""
 
     store_dir: Path = Field(
         default_factory=lambda: _data_home() / "store",

@@ -6,9 +6,18 @@ import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from index.errors import EmptyStoreError, ModelMismatchError, RagError, UnknownSourceError
+from index import SUPPORTED_SUFFIXES, FileRecord, IndexReport, IndexSettings, Progress
+from index.errors import (
+    EmptyStoreError,
+    MissingPathError,
+    ModelMismatchError,
+    RagError,
+    SettingsError,
+    UnknownSourceError,
+)
+from index.watch import Sync
 from rag.condense import Turn
-from rag.engine import Engine
+from rag.engine import Engine, Status
 from rag.errors import BackendError, LLMUnavailableError, ModelUnavailableError, QuestionError
 from rag.prompt import CANNOT_ANSWER_PHRASE, NO_ANSWER_TEXT
 from rag.settings import RagSettings
@@ -57,18 +66,27 @@ def stream_query(
 __all__ = [
     "CANNOT_ANSWER_PHRASE",
     "NO_ANSWER_TEXT",
+    "SUPPORTED_SUFFIXES",
     "Answer",
     "BackendError",
     "Citation",
     "EmptyStoreError",
     "Engine",
+    "FileRecord",
+    "IndexReport",
+    "IndexSettings",
     "LLMUnavailableError",
+    "MissingPathError",
     "ModelMismatchError",
     "ModelUnavailableError",
+    "Progress",
     "QuestionError",
     "RagError",
     "RagSettings",
+    "SettingsError",
     "Source",
+    "Status",
+    "Sync",
     "Token",
     "Turn",
     "UnknownSourceError",

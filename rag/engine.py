@@ -5,12 +5,23 @@ from __future__ import annotations
 import copy
 import re
 import threading
-from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from index import Embedder, Hit, open_store
+from index import (
+    Embedder,
+    FileRecord,
+    Hit,
+    IndexReport,
+    Progress,
+    index_paths,
+    open_store,
+    remove_documents,
+)
+from index.watch import Sync, watch_paths
 from rag.condense import Turn
 from rag.errors import QuestionError
 from rag.evidence import Evidence, SentenceScorer
@@ -21,6 +32,15 @@ from rag.prompt import build_messages, no_answer_text
 from rag.settings import RagSettings
 from rag.steps import Draft, Steps, default_steps
 from rag.types import Answer, Source, Token
+
+
+@dataclass(frozen=True)
+class Status:
+    documents: int
+    chunks: int
+    embed_model: str
+    location: str  # store directory or Chroma server URL
+
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
@@ -70,11 +90,53 @@ class Engine:
         for i in range(0, len(texts), 32):  # small batches: a question waits one batch at most
             self.scorer.vectors(texts[i : i + 32])
 
+    # --- the documents (what clients of rag index, list and remove through) --------------
+    def documents(self) -> dict[str, FileRecord]:
+        """Every indexed document, by stored path."""
+        return self.store.files()
+
+    def status(self) -> Status:
+        return Status(
+            documents=len(self.store.files()),
+            chunks=self.store.count_chunks(),
+            embed_model=self.embedder.name,
+            location=self.store.location,
+        )
+
+    def add(
+        self,
+        paths: Iterable[str | Path],
+        progress: Callable[[Progress], None] | None = None,
+    ) -> IndexReport:
+        """Index files or folders into this engine's store (as `rag index` does)."""
+        return index_paths(paths, self.settings.index, embedder=self.embedder, progress=progress)
+
+    def remove(self, sources: Iterable[str | Path]) -> list[str]:
+        """Remove documents (or every document under a folder) from the store."""
+        return remove_documents(sources, self.settings.index)
+
+    def watch(
+        self,
+        paths: Iterable[str | Path],
+        on_sync: Callable[[Sync], None] | None = None,
+        stop: threading.Event | None = None,
+        lock: AbstractContextManager[Any] | None = None,
+    ) -> None:
+        """Index `paths`, then keep the store in sync with them until `stop` is set."""
+        watch_paths(
+            paths,
+            self.settings.index,
+            embedder=self.embedder,
+            on_sync=on_sync,
+            stop=stop,
+            lock=lock,
+        )
+
     @property
     def llm(self) -> LLM:
         with self._llm_lock:
             if self._llm is None:
-                self._llm = load_llm(self.settings)
+                self._llm = load_llm(self.settings, self.settings.index.cache_dir)
             return self._llm
 
     def clean_question(self, question: str) -> str:
@@ -137,9 +199,10 @@ class Engine:
         shown = [_source(n, ev) for n, ev in enumerate(evidence, start=1)]
         messages = build_messages(standalone, evidence, language)
         signals: dict[str, float] = {}
-        if evidence and not steps.decide(standalone, messages, evidence, self.llm, signals):
-            # A small model shown evidence that is near the question but does not answer it
-            # tends to answer from it anyway, so it is not asked to.
+        # No evidence: nothing an answer could cite, so the model is not asked. Evidence that
+        # is near the question but does not answer it: a small model tends to answer from it
+        # anyway, so it is not asked either.
+        if not evidence or not steps.decide(standalone, messages, evidence, self.llm, signals):
             yield replace(_no_answer(asked, searched, shown, language), signals=signals)
             return
         draft = ""

@@ -3,23 +3,20 @@
 from __future__ import annotations
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from index.settings import IndexSettings
-
-LLM_BACKENDS = ("llamacpp", "ollama", "openai")
+from index.settings import IndexSettings, LayerSettings, unknown_environment
+from rag.llm import BACKENDS
 
 
-class RagSettings(BaseSettings):
+class RagSettings(LayerSettings):
     """How questions are answered. Every field reads `RAG_<NAME>` from the environment."""
-
-    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", frozen=True)
 
     index: IndexSettings = Field(default_factory=IndexSettings)
     llm: str = Field(
         default="llamacpp",
-        description="LLM backend: llamacpp (embedded, default), ollama, or openai "
-        "(any OpenAI-compatible server).",
+        description="LLM backend: "
+        + "; ".join(f"{name}: {b.description}" for name, b in BACKENDS.items())
+        + ".",
     )
     llm_model: str | None = Field(
         default=None,
@@ -77,9 +74,9 @@ class RagSettings(BaseSettings):
     @classmethod
     def _known_backend(cls, value: str) -> str:
         name = value.strip().lower()
-        if name not in LLM_BACKENDS:
+        if name not in BACKENDS:
             raise ValueError(
-                f"RAG_LLM must be one of {', '.join(LLM_BACKENDS)}. Currently, it is {value!r}"
+                f"RAG_LLM must be one of {', '.join(BACKENDS)}. Currently, it is {value!r}"
             )
         return name
 
@@ -110,3 +107,6 @@ class RagSettings(BaseSettings):
         if value < 1:
             raise ValueError(f"must be at least 1. Currently, it is {value}")
         return value
+
+
+__all__ = ["IndexSettings", "LayerSettings", "RagSettings", "unknown_environment"]

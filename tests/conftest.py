@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -15,17 +16,11 @@ SEEDS = ROOT / "seeds"
 
 @pytest.fixture(autouse=True)
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test reads the developer's own store or settings."""
-    for name in (
-        "RAG_STORE_DIR",
-        "RAG_CHROMA_URL",
-        "RAG_LLM",
-        "RAG_LLM_MODEL",
-        "RAG_LLM_BASE_URL",
-        "RAG_EMBED_MODEL",
-        "RAG_COLLECTION",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    """No test reads the developer's own store or settings: every RAG_* variable is cleared
+    (RAG_CACHE_DIR, where the packaged models are unpacked, is kept)."""
+    for name in list(os.environ):
+        if name.startswith("RAG_") and name != "RAG_CACHE_DIR":
+            monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("RAG_STORE_DIR", str(tmp_path / "store"))
 
 

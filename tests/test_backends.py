@@ -51,12 +51,14 @@ def test_wrong_model_name_and_key_give_clear_errors(rag_settings: RagSettings) -
     with FakeOpenAIServer(api_key="right") as server:
         base = {"llm": "openai", "llm_base_url": server.url}
         wrong_model = load_llm(
-            rag_settings.model_copy(update={**base, "llm_model": "nope", "llm_api_key": "right"})
+            rag_settings.model_copy(update={**base, "llm_model": "nope", "llm_api_key": "right"}),
+            rag_settings.index.cache_dir,
         )
         with pytest.raises(ModelUnavailableError, match="no model 'nope'"):
             list(wrong_model.stream([{"role": "user", "content": "hi"}], 5))
         wrong_key = load_llm(
-            rag_settings.model_copy(update={**base, "llm_model": "tiny", "llm_api_key": "wrong"})
+            rag_settings.model_copy(update={**base, "llm_model": "tiny", "llm_api_key": "wrong"}),
+            rag_settings.index.cache_dir,
         )
         with pytest.raises(LLMUnavailableError, match="RAG_LLM_API_KEY"):
             list(wrong_key.stream([{"role": "user", "content": "hi"}], 5))
@@ -66,7 +68,8 @@ def test_unreachable_server_says_what_to_do(rag_settings: RagSettings) -> None:
     llm = load_llm(
         rag_settings.model_copy(
             update={"llm": "ollama", "llm_base_url": f"http://127.0.0.1:{_closed_port()}/v1"}
-        )
+        ),
+        rag_settings.index.cache_dir,
     )
     with pytest.raises(LLMUnavailableError, match="Cannot reach the LLM server"):
         list(llm.stream([{"role": "user", "content": "hi"}], 5))
@@ -75,7 +78,7 @@ def test_unreachable_server_says_what_to_do(rag_settings: RagSettings) -> None:
 def test_missing_gguf_path_is_reported(rag_settings: RagSettings, tmp_path: Path) -> None:
     settings = rag_settings.model_copy(update={"llm_model": str(tmp_path / "none.gguf")})
     with pytest.raises(ModelUnavailableError, match="No GGUF model"):
-        load_llm(settings)
+        load_llm(settings, settings.index.cache_dir)
 
 
 def test_packaged_model_is_assembled_once_and_checked(
@@ -147,7 +150,7 @@ def test_gpu_layers_need_a_gpu_build_of_llama_cpp(
     model.write_bytes(b"GGUF")
     settings = rag_settings.model_copy(update={"llm_model": str(model), "llm_gpu_layers": 20})
     with pytest.raises(ModelUnavailableError, match=r"RAG_LLM_GPU_LAYERS=20.*GGML_CUDA"):
-        load_llm(settings)
+        load_llm(settings, settings.index.cache_dir)
 
 
 def test_gpu_layers_reach_llama_cpp(
@@ -169,7 +172,8 @@ def test_gpu_layers_reach_llama_cpp(
     model.write_bytes(b"GGUF")
     for layers in (0, -1):
         load_llm(
-            rag_settings.model_copy(update={"llm_model": str(model), "llm_gpu_layers": layers})
+            rag_settings.model_copy(update={"llm_model": str(model), "llm_gpu_layers": layers}),
+            rag_settings.index.cache_dir,
         )
     assert [kw["n_gpu_layers"] for kw in RecordingLlama.loaded] == [0, -1]
 

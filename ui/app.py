@@ -12,7 +12,7 @@ from typing import Any
 
 import gradio as gr
 
-from index import SUPPORTED_SUFFIXES, SettingsError
+from rag import SUPPORTED_SUFFIXES, SettingsError
 from ui import render
 from ui.chat import Session, user_of
 from ui.conversations import ConversationNotFoundError
@@ -292,8 +292,13 @@ def launch_options(settings: UISettings, host: str, port: int) -> dict[str, Any]
     return options
 
 
-def serve(host: str = "127.0.0.1", port: int = 7860, watch: Sequence[str] = ()) -> int:
-    settings = UISettings()
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    watch: Sequence[str] = (),
+    settings: UISettings | None = None,
+) -> int:
+    settings = settings or UISettings()
     options = launch_options(settings, host, port)
     demo = build_app(settings, watch)
     print(f"Chat at http://{host}:{port} (Ctrl+C to stop)", file=sys.stderr)

@@ -6,10 +6,15 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
-from index import IndexSettings, Progress, RagError, index_paths
+from rag import Progress, RagError
+from ui.settings import UISettings
+
+if TYPE_CHECKING:
+    from rag import Engine
 
 
 def _fail(message: str, code: int = 2) -> int:
@@ -19,7 +24,9 @@ def _fail(message: str, code: int = 2) -> int:
 
 def _settings_error(exc: ValidationError) -> str:
     first = exc.errors()[0]
-    where = ".".join(str(p) for p in first.get("loc", ())) or "settings"
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    if not where:
+        return f"invalid settings: {first.get('msg', exc)}"
     env = "RAG_" + where.split(".")[-1].upper()
     return f"invalid setting {env}: {first.get('msg', exc)}"
 
@@ -56,46 +63,48 @@ def _progress_bar() -> tuple[Callable[[Progress], None], Callable[[], None]]:
     return update, bar.close
 
 
-def cmd_index(args: argparse.Namespace) -> int:
-    settings = IndexSettings()
+def cmd_index(args: argparse.Namespace, settings: UISettings) -> int:
+    from rag import get_engine
+
+    engine = get_engine(settings.rag)
     if args.watch:
-        return _watch(args.paths, settings)
+        return _watch(args.paths, engine)
     update, close = _progress_bar()
     try:
-        report = index_paths(args.paths, settings, progress=update)
+        report = engine.add(args.paths, progress=update)
     finally:
         close()
     for path, reason in report.failed:
         print(f"failed: {path}: {reason}", file=sys.stderr)
-    print(f"Indexed into {settings.chroma_url or settings.store_dir}: {report.summary()}")
+    print(f"Indexed into {engine.status().location}: {report.summary()}")
     return 1 if report.failed else 0
 
 
-def _watch(paths: list[str], settings: IndexSettings) -> int:
+def _watch(paths: list[str], engine: Engine) -> int:
     """Index, then print one line per sync until Ctrl+C (the normal way to stop)."""
-    from index.watch import Sync, watch_paths
+    from rag import Sync
 
     def show(sync: Sync) -> None:
         for path, reason in sync.report.failed:
             print(f"failed: {path}: {reason}", file=sys.stderr)
         print(sync.summary(), flush=True)
 
-    where = settings.chroma_url or settings.store_dir
+    where = engine.status().location
     print(f"Watching {', '.join(paths)} into {where} (Ctrl+C to stop)", flush=True)
     try:
-        watch_paths(paths, settings, on_sync=show)
+        engine.watch(paths, on_sync=show)
     except KeyboardInterrupt:
         print("Stopped watching.", flush=True)
     return 0
 
 
-def cmd_ask(args: argparse.Namespace) -> int:
-    from rag import Answer, RagSettings, Token, stream_query
+def cmd_ask(args: argparse.Namespace, settings: UISettings) -> int:
+    from rag import Answer, Token, stream_query
 
     answer: Answer | None = None
     live = not args.json and sys.stdout.isatty()
     streamed = ""
-    for event in stream_query(args.question, RagSettings(), sources=args.doc):
+    for event in stream_query(args.question, settings.rag, sources=args.doc):
         if isinstance(event, Token):
             if live:
                 print(event.text, end="", flush=True)
@@ -117,20 +126,19 @@ def cmd_ask(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_ui(args: argparse.Namespace) -> int:
+def cmd_ui(args: argparse.Namespace, settings: UISettings) -> int:
     from ui.app import serve
 
-    return serve(host=args.host, port=args.port, watch=args.watch)
+    return serve(host=args.host, port=args.port, watch=args.watch, settings=settings)
 
 
-def cmd_conversations(args: argparse.Namespace) -> int:
+def cmd_conversations(args: argparse.Namespace, settings: UISettings) -> int:
     """List the kept conversations, or print one as Markdown."""
     import time
 
     from ui.conversations import ConversationStore
-    from ui.settings import UISettings
 
-    store = ConversationStore(UISettings().conversations())
+    store = ConversationStore(settings.conversations())
     if args.export:
         conv = store.find(args.export, args.user)
         print(store.markdown(conv.id, args.user), end="")
@@ -141,7 +149,7 @@ def cmd_conversations(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_eval(args: argparse.Namespace) -> int:
+def cmd_eval(args: argparse.Namespace, settings: UISettings) -> int:
     from rag.eval.report import format_report
     from rag.eval.run import EvalOptions, evaluate
 
@@ -160,9 +168,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if args.baseline:
         from rag.eval.baseline import evaluate_baseline
 
-        report = evaluate_baseline(args.dataset, options)
+        report = evaluate_baseline(args.dataset, options, settings.rag)
     else:
-        report = evaluate(args.dataset, options)
+        report = evaluate(args.dataset, options, settings.rag)
     if args.details:
         with open(args.details, "w", encoding="utf-8") as fh:
             fh.writelines(json.dumps(d, ensure_ascii=False) + "\n" for d in report.details())
@@ -236,8 +244,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from rag.settings import unknown_environment
+
+    for problem in unknown_environment():
+        print(f"rag: warning: {problem}; it is ignored.", file=sys.stderr)
     try:
-        return int(args.func(args))
+        # The one settings root of the command line, read once and passed down.
+        return int(args.func(args, UISettings()))
     except RagError as exc:
         return _fail(str(exc))
     except ValidationError as exc:

@@ -19,8 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from index import RagError
-from rag import Answer, Citation, Source
+from rag import Answer, Citation, RagError, Source
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS conversations (

@@ -19,15 +19,15 @@ from typing import Any
 
 import gradio as gr
 
-from index import (
+from rag import (
     SUPPORTED_SUFFIXES,
+    Engine,
     MissingPathError,
     Progress,
-    index_paths,
-    remove_documents,
+    RagError,
+    Sync,
+    get_engine,
 )
-from index.watch import Sync, watch_paths
-from rag import Engine, RagError, get_engine
 from rag.llm import describe_llm
 from ui import render
 from ui.chat import Conversations
@@ -78,13 +78,8 @@ class ChatApp:
 
     def _watch(self) -> None:
         try:
-            watch_paths(
-                self.watched,
-                self.settings.rag.index,
-                embedder=self.engine.embedder,
-                on_sync=self._synced,
-                stop=self.stop,
-                lock=self.index_lock,
+            self.engine.watch(
+                self.watched, on_sync=self._synced, stop=self.stop, lock=self.index_lock
             )
         except Exception as exc:  # shown in the status line; the chat keeps working
             if not isinstance(exc, RagError):
@@ -101,12 +96,9 @@ class ChatApp:
 
     # --- status & documents -----------------------------------------------------------
     def status(self) -> str:
-        files = self.engine.store.files()
+        status = self.engine.status()
         line = render.status_markdown(
-            len(files),
-            self.engine.store.count_chunks(),
-            self.engine.embedder.name,
-            describe_llm(self.settings.rag),
+            status.documents, status.chunks, status.embed_model, describe_llm(self.settings.rag)
         )
         if self.watched:
             line += render.watch_markdown(self.watched, self.last_sync, self.watch_error)
@@ -117,7 +109,7 @@ class ChatApp:
     ) -> tuple[list[list[Any]], Any, Any]:
         """Rows of the document list, and the delete and search-within choices (choices
         that still exist stay chosen)."""
-        files = sorted(self.engine.store.files().items())
+        files = sorted(self.engine.documents().items())
         rows = [[Path(s).name, r.chunks, s] for s, r in files]
         docs = [(Path(s).name + f"  ({s})", s) for s, _ in files]
         folders = Counter(str(Path(s).parent) for s, _ in files)
@@ -141,14 +133,9 @@ class ChatApp:
         if self.watched:  # the watched folders are the documents
             return ""
         with self.index_lock:
-            if self.engine.store.count_chunks() > 0 or not self.settings.seed_dir.is_dir():
+            if self.engine.status().chunks > 0 or not self.settings.seed_dir.is_dir():
                 return ""
-            report = index_paths(
-                [self.settings.seed_dir],
-                self.settings.rag.index,
-                embedder=self.engine.embedder,
-                progress=_reporter(progress),
-            )
+            report = self.engine.add([self.settings.seed_dir], progress=_reporter(progress))
         self.generation += 1
         self.warm_later()
         return f"Indexed the sample documents in `{self.settings.seed_dir}`: {report.summary()}"
@@ -185,12 +172,7 @@ class ChatApp:
         report = None
         if accepted:
             with self.index_lock:
-                report = index_paths(
-                    accepted,
-                    self.settings.rag.index,
-                    embedder=self.engine.embedder,
-                    progress=_reporter(progress),
-                )
+                report = self.engine.add(accepted, progress=_reporter(progress))
             self.generation += 1
             problems += [(Path(p).name, why) for p, why in report.failed]
             for p, _ in report.failed:  # a file we cannot read is not kept around
@@ -206,7 +188,7 @@ class ChatApp:
             return "Choose documents to delete first."
         uploads = self.settings.uploads().resolve()
         with self.index_lock:
-            removed = remove_documents(sources, self.settings.rag.index)
+            removed = self.engine.remove(sources)
             for source in removed:  # our copy of an upload goes too; user folders are untouched
                 if Path(source).parent == uploads:
                     Path(source).unlink(missing_ok=True)

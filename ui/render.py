@@ -13,8 +13,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from index.watch import Sync
-from rag import Answer, Citation
+from rag import Answer, Citation, Sync
 
 _MARKER = re.compile(r"\[(\d+)\]")
 

@@ -5,15 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from rag import RagSettings
+from rag.settings import LayerSettings
 
 REPO_SEEDS = Path(__file__).resolve().parent.parent / "seeds"
 
 
-class UISettings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", frozen=True)
+class UISettings(LayerSettings):
+    """The chat's settings, and the root of every entry point's settings (CLI, chat)."""
 
     rag: RagSettings = Field(default_factory=RagSettings)
     ui_user: str = Field(default="rag", description="User name when a password is set.")

@@ -107,7 +107,7 @@ def evaluate_baseline(
         settings.index.embed_model, str(settings.index.cache_dir / "hf")
     )
     if llm is None and options.answer and dataset.has_answers:
-        llm = load_llm(settings)
+        llm = load_llm(settings, settings.index.cache_dir)
     questions = dataset.questions[: options.limit] if options.limit else dataset.questions
     embed_model = WrappedEmbedding(embedder)
     nodes = [TextNode(id_=p.id, text=p.text) for p in dataset.passages]

@@ -1,55 +1,97 @@
-"""LLM backends, chosen by RAG_LLM and built once per process."""
+"""LLM backends: one registry (name -> factory, description, default model), chosen by
+RAG_LLM, each model built once per process."""
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rag.errors import BackendError
 from rag.llm.base import LLM, Message
-from rag.settings import RagSettings
 
-_loaded: dict[tuple[object, ...], LLM] = {}
-_lock = threading.Lock()
+if TYPE_CHECKING:
+    from rag.settings import RagSettings
 
 
-def _build(settings: RagSettings) -> LLM:
-    if settings.llm == "llamacpp":
-        from rag.llm import packaged
-        from rag.llm.llamacpp import LlamaCppLLM
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    description: str
+    default_model: str | None  # None: the model must be named (RAG_LLM_MODEL)
+    default_url: str | None  # servers only
+    build: Callable[[RagSettings, Path], LLM]  # (settings, model cache directory) -> LLM
 
-        name: str | None = None
-        if settings.llm_model:
-            path = Path(settings.llm_model).expanduser()
-        else:
-            path, name = packaged.packaged_model_path(settings.index.cache_dir), packaged.NAME
-        return LlamaCppLLM(
-            path,
-            settings.llm_context,
-            settings.llm_threads,
-            name=name,
-            gpu_layers=settings.llm_gpu_layers,
-        )
 
-    from rag.llm.server import OLLAMA_URL, OPENAI_URL, OpenAICompatibleLLM
+def _llamacpp(settings: RagSettings, cache_dir: Path) -> LLM:
+    from rag.llm import packaged
+    from rag.llm.llamacpp import LlamaCppLLM
 
-    if settings.llm == "ollama":
+    name: str | None = None
+    if settings.llm_model:
+        path = Path(settings.llm_model).expanduser()
+    else:
+        path, name = packaged.packaged_model_path(cache_dir), packaged.NAME
+    return LlamaCppLLM(
+        path,
+        settings.llm_context,
+        settings.llm_threads,
+        name=name,
+        gpu_layers=settings.llm_gpu_layers,
+    )
+
+
+def _server(backend: str) -> Callable[[RagSettings, Path], LLM]:
+    def build(settings: RagSettings, cache_dir: Path) -> LLM:
+        from rag.llm.server import OpenAICompatibleLLM
+
+        spec = BACKENDS[backend]
+        model = settings.llm_model or spec.default_model
+        if not model:
+            raise BackendError(f"RAG_LLM={backend} needs a model name: set RAG_LLM_MODEL.")
         return OpenAICompatibleLLM(
-            settings.llm_base_url or OLLAMA_URL,
-            settings.llm_model or "qwen2.5:1.5b",
+            settings.llm_base_url or str(spec.default_url),
+            model,
             settings.llm_api_key,
             settings.llm_context,
             settings.llm_timeout,
         )
-    if not settings.llm_model:
-        raise BackendError("RAG_LLM=openai needs a model name: set RAG_LLM_MODEL.")
-    return OpenAICompatibleLLM(
-        settings.llm_base_url or OPENAI_URL,
-        settings.llm_model,
-        settings.llm_api_key,
-        settings.llm_context,
-        settings.llm_timeout,
-    )
+
+    return build
+
+
+BACKENDS: dict[str, Backend] = {
+    b.name: b
+    for b in [
+        Backend(
+            "llamacpp",
+            "embedded llama.cpp (default): a local GGUF file, the packaged Qwen2.5-Coder-1.5B "
+            "unless RAG_LLM_MODEL names one",
+            None,
+            None,
+            _llamacpp,
+        ),
+        Backend(
+            "ollama",
+            "an Ollama server, through its OpenAI-compatible /v1 API",
+            "qwen2.5:1.5b",
+            "http://127.0.0.1:11434/v1",
+            _server("ollama"),
+        ),
+        Backend(
+            "openai",
+            "any OpenAI-compatible server (vLLM, llama.cpp server, LM Studio, OpenAI)",
+            None,
+            "https://api.openai.com/v1",
+            _server("openai"),
+        ),
+    ]
+}
+
+_loaded: dict[tuple[object, ...], LLM] = {}
+_lock = threading.Lock()
 
 
 def describe_llm(settings: RagSettings) -> str:
@@ -60,15 +102,16 @@ def describe_llm(settings: RagSettings) -> str:
         from rag.llm.packaged import NAME
 
         return NAME
-    from rag.llm.server import OLLAMA_URL, OPENAI_URL
-
-    default_url = OLLAMA_URL if settings.llm == "ollama" else OPENAI_URL
-    model = settings.llm_model or ("qwen2.5:1.5b" if settings.llm == "ollama" else "?")
-    return f"{model} @ {settings.llm_base_url or default_url} ({settings.llm})"
+    spec = BACKENDS[settings.llm]
+    model = settings.llm_model or spec.default_model or "?"
+    return f"{model} @ {settings.llm_base_url or spec.default_url} ({settings.llm})"
 
 
-def load_llm(settings: RagSettings) -> LLM:
-    """The LLM for these settings; a model is loaded once per process and then reused."""
+def load_llm(settings: RagSettings, cache_dir: Path) -> LLM:
+    """The LLM for these settings; a model is loaded once per process and then reused.
+
+    `cache_dir` is where packaged models are unpacked (the index layer's RAG_CACHE_DIR).
+    """
     key = (
         settings.llm,
         settings.llm_model,
@@ -76,12 +119,12 @@ def load_llm(settings: RagSettings) -> LLM:
         settings.llm_api_key,
         settings.llm_context,
         settings.llm_gpu_layers,
-        str(settings.index.cache_dir),
+        str(cache_dir),
     )
     with _lock:
         if key not in _loaded:
-            _loaded[key] = _build(settings)
+            _loaded[key] = BACKENDS[settings.llm].build(settings, Path(cache_dir))
         return _loaded[key]
 
 
-__all__ = ["LLM", "Message", "describe_llm", "load_llm"]
+__all__ = ["BACKENDS", "LLM", "Backend", "Message", "describe_llm", "load_llm"]

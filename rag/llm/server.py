@@ -8,9 +8,6 @@ from typing import Any
 from rag.errors import LLMUnavailableError, ModelUnavailableError
 from rag.llm.base import Message, NoTokenProbabilities
 
-OLLAMA_URL = "http://127.0.0.1:11434/v1"
-OPENAI_URL = "https://api.openai.com/v1"
-
 
 class OpenAICompatibleLLM(NoTokenProbabilities):
     """Chat completions over HTTP; the server does the queueing."""

@@ -27,7 +27,7 @@ def build_engine(workdir: Path, guard: bool = True) -> Engine:
     report = index_paths([corpus], index_settings)
     assert report.ok, report.failed
     settings = RagSettings(index=index_settings)
-    engine = Engine(settings, llm=RecordingLLM(load_llm(settings)))
+    engine = Engine(settings, llm=RecordingLLM(load_llm(settings, index_settings.cache_dir)))
     return engine if guard else engine.with_steps(screen=lambda hits: hits)
 
 
