@@ -145,6 +145,37 @@ def index_paths(
     return report
 
 
+def index_chunked(
+    files: Iterable[tuple[str, str, list[Chunk]]],
+    settings: IndexSettings | None = None,
+    *,
+    embedder: Embedder | None = None,
+    progress: Callable[[Progress], None] | None = None,
+) -> IndexReport:
+    """Write already-chunked documents — (source, content hash, chunks) — through the same
+    embed-and-write stage as `index_paths`: for benchmarks whose passages are the unit.
+
+    A source whose hash the store holds is left alone; the rest are embedded in full batches
+    and written with the same crash safety. Sources not given are not removed.
+    """
+    settings = settings or IndexSettings()
+    store, embedder = open_store(settings, embedder)
+    known = store.files()
+    report = IndexReport()
+    jobs = []
+    for source, digest, chunks in files:
+        previous = known.get(source)
+        if previous and previous.file_hash == digest and not previous.pending:
+            report.unchanged.append(source)
+        else:
+            jobs.append(_Job(source, digest, chunks, previous))
+    tracker = _Tracker(len(jobs), progress)
+    tracker.chunks_total = sum(len(j.chunks) for j in jobs)
+    _embed_and_write(jobs, store, embedder, settings, report, tracker)
+    tracker.emit("done")
+    return report
+
+
 def _scan(
     files: list[Path],
     known: Mapping[str, FileRecord],

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from index import Embedder, IndexSettings, Progress, Store, index_paths, open_store
 from index.chunk import Chunk, sentence_spans
-from index.store import FileChunks
+from index.pipeline import index_chunked
 from rag.eval.datasets import Dataset, EvalDataError, Passage
 
 
@@ -65,23 +65,21 @@ def index_dataset(
             failed = "; ".join(f"{path}: {why}" for path, why in report.failed)
             raise EvalDataError(f"Some documents of {dataset.name} could not be indexed: {failed}")
         return store, embedder, report.chunks_written
-    known = {source: rec.file_hash for source, rec in store.files().items()}
-    todo = [(p, d) for p in dataset.passages if known.get(p.id) != (d := _digest(p))]
     wanted = {p.id for p in dataset.passages}
-    for source in set(known) - wanted:
+    for source in set(store.files()) - wanted:
         store.delete_file(source)
-    batch = max(1, settings.embed_batch)
-    with tqdm(
-        total=len(todo), desc=f"indexing {dataset.name}", unit="passage", disable=not show_progress
-    ) as bar:
-        for i in range(0, len(todo), batch):
-            part = todo[i : i + batch]
-            vectors = embedder.embed_passages([p.text for p, _ in part])
-            store.put_files(
-                [
-                    FileChunks(passage.id, digest, [_chunk(passage, digest)], vector[None, :])
-                    for (passage, digest), vector in zip(part, vectors, strict=True)
-                ]
-            )
-            bar.update(len(part))
-    return store, embedder, len(todo)
+    # Passages are the unit benchmarks judge, so each is one chunk; they are embedded and
+    # written by the same stage as `rag index` (index.pipeline.index_chunked).
+    with tqdm(desc=f"indexing {dataset.name}", unit="passage", disable=not show_progress) as bar:
+
+        def advance(p: Progress) -> None:
+            bar.total, bar.n = max(p.chunks_total, 1), p.chunks_done
+            bar.refresh()
+
+        report = index_chunked(
+            ((p.id, d, [_chunk(p, d)]) for p in dataset.passages for d in [_digest(p)]),
+            settings,
+            embedder=embedder,
+            progress=advance,
+        )
+    return store, embedder, report.chunks_written
