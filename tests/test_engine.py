@@ -74,11 +74,20 @@ def test_empty_store_names_the_index_command(
 
 
 def test_prompt_is_trimmed_to_the_context_window(engine: Engine, llm: ScriptedLLM) -> None:
-    llm.context_window = 300  # words, for the fake: room for the rules and little evidence
+    llm.context_window = 400  # words, for the fake: room for the rules and little evidence
     llm.enqueue("Piaggio [1].")
     engine.ask("Piaggio Aerospace overname Baykar Leonardo")
     used = sum(llm.count_tokens(m["content"]) for m in llm.prompts[0])
-    assert used <= 300 - engine.settings.max_answer_tokens
+    assert used <= 400 - engine.settings.max_answer_tokens
+    assert "[1]" in llm.prompts[0][-1]["content"]  # some evidence still fits
+
+
+def test_a_window_too_small_for_any_evidence_abstains_without_asking(
+    engine: Engine, llm: ScriptedLLM
+) -> None:
+    llm.context_window = 300  # the rules and the answer's room leave no space for a source
+    answer = engine.ask("Piaggio Aerospace overname Baykar Leonardo")
+    assert answer.abstained and not answer.sources and not llm.prompts
 
 
 def test_follow_up_is_rewritten_before_retrieval(engine: Engine, llm: ScriptedLLM) -> None:
