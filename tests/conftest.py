@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from index import IndexSettings
-from rag import RagSettings
+from index import IndexSettings, index_paths
+from rag import Engine, RagSettings
 from tests.fakes import HashEmbedder, ScriptedLLM
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,3 +49,13 @@ def seeds(tmp_path: Path) -> Path:
     target = tmp_path / "docs"
     shutil.copytree(SEEDS, target)
     return target
+
+
+@pytest.fixture
+def engine(
+    seeds: Path, rag_settings: RagSettings, embedder: HashEmbedder, llm: ScriptedLLM
+) -> Engine:
+    """An engine over the seed article, with the hash embedder and the scripted LLM (test
+    modules that need another one define their own)."""
+    index_paths([seeds], rag_settings.index, embedder=embedder)
+    return Engine(rag_settings, embedder=embedder, llm=llm)

@@ -10,14 +10,6 @@ from rag.prompt import NO_ANSWER_TEXT
 from tests.fakes import HashEmbedder, ScriptedLLM
 
 
-@pytest.fixture
-def engine(
-    seeds: Path, rag_settings: RagSettings, embedder: HashEmbedder, llm: ScriptedLLM
-) -> Engine:
-    index_paths([seeds], rag_settings.index, embedder=embedder)
-    return Engine(rag_settings, embedder=embedder, llm=llm)
-
-
 def test_answer_cites_the_passage_the_model_named(engine: Engine, llm: ScriptedLLM) -> None:
     llm.enqueue("Baykar acquired Piaggio Aerospace [1].")
     answer = engine.ask("Baykar overname Italiaanse luchtvaartbedrijf Piaggio")

@@ -21,14 +21,6 @@ from ui.cli import main
 from ui.settings import UISettings
 
 
-@pytest.fixture
-def engine(
-    seeds: Path, rag_settings: RagSettings, embedder: HashEmbedder, llm: ScriptedLLM
-) -> Engine:
-    index_paths([seeds], rag_settings.index, embedder=embedder)
-    return Engine(rag_settings, embedder=embedder, llm=llm)
-
-
 # --- steps ---
 def test_a_swapped_retrieve_step_is_what_the_answer_is_built_from(
     engine: Engine, llm: ScriptedLLM
