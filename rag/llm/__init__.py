@@ -7,13 +7,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from rag.errors import BackendError
-from rag.llm.base import LLM, Message
-
-if TYPE_CHECKING:
-    from rag.settings import RagSettings
+from rag.llm.base import LLM, LLMOptions, Message
 
 
 @dataclass(frozen=True)
@@ -22,10 +18,10 @@ class Backend:
     description: str
     default_model: str | None  # None: the model must be named (RAG_LLM_MODEL)
     default_url: str | None  # servers only
-    build: Callable[[RagSettings, Path], LLM]  # (settings, model cache directory) -> LLM
+    build: Callable[[LLMOptions, Path], LLM]  # (settings, model cache directory) -> LLM
 
 
-def _llamacpp(settings: RagSettings, cache_dir: Path) -> LLM:
+def _llamacpp(settings: LLMOptions, cache_dir: Path) -> LLM:
     from rag.llm import packaged
     from rag.llm.llamacpp import LlamaCppLLM
 
@@ -43,8 +39,8 @@ def _llamacpp(settings: RagSettings, cache_dir: Path) -> LLM:
     )
 
 
-def _server(backend: str) -> Callable[[RagSettings, Path], LLM]:
-    def build(settings: RagSettings, cache_dir: Path) -> LLM:
+def _server(backend: str) -> Callable[[LLMOptions, Path], LLM]:
+    def build(settings: LLMOptions, cache_dir: Path) -> LLM:
         from rag.llm.server import OpenAICompatibleLLM
 
         spec = BACKENDS[backend]
@@ -94,7 +90,7 @@ _loaded: dict[tuple[object, ...], LLM] = {}
 _lock = threading.Lock()
 
 
-def describe_llm(settings: RagSettings) -> str:
+def describe_llm(settings: LLMOptions) -> str:
     """A readable name of the configured LLM, without loading it."""
     if settings.llm == "llamacpp":
         if settings.llm_model:
@@ -107,7 +103,7 @@ def describe_llm(settings: RagSettings) -> str:
     return f"{model} @ {settings.llm_base_url or spec.default_url} ({settings.llm})"
 
 
-def load_llm(settings: RagSettings, cache_dir: Path) -> LLM:
+def load_llm(settings: LLMOptions, cache_dir: Path) -> LLM:
     """The LLM for these settings; a model is loaded once per process and then reused.
 
     `cache_dir` is where packaged models are unpacked (the index layer's RAG_CACHE_DIR).

@@ -8,6 +8,27 @@ from typing import Protocol
 Message = dict[str, str]
 
 
+class LLMOptions(Protocol):
+    """What a backend reads of the settings (rag.settings.RagSettings has these fields)."""
+
+    @property
+    def llm(self) -> str: ...
+    @property
+    def llm_model(self) -> str | None: ...
+    @property
+    def llm_base_url(self) -> str | None: ...
+    @property
+    def llm_api_key(self) -> str | None: ...
+    @property
+    def llm_context(self) -> int: ...
+    @property
+    def llm_threads(self) -> int: ...
+    @property
+    def llm_gpu_layers(self) -> int: ...
+    @property
+    def llm_timeout(self) -> float: ...
+
+
 class LLM(Protocol):
     """A chat model that streams its reply.
 
