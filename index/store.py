@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +31,9 @@ _FILES_SUFFIX = "__files"
 _EXACT_SEARCH_CHUNKS = 2000
 # Manifest rows carry no meaning as vectors, but Chroma insists every record has one.
 _NO_VECTOR = [0.0]
+# A manifest record that is no file: a token rewritten by every change of the store, so a
+# reader (in this process or another) can tell in one lookup whether anything changed.
+_GENERATION = "\x00generation"
 
 
 @dataclass(frozen=True)
@@ -130,6 +134,8 @@ class Store:
         got = self._files.get(include=["metadatas"])
         records = {}
         for source, meta in zip(got["ids"], got["metadatas"] or [], strict=False):
+            if source == _GENERATION:
+                continue
             records[source] = FileRecord(
                 source,
                 str(meta["file_hash"]),
@@ -186,16 +192,20 @@ class Store:
             if f.source in known:  # a file never seen before has nothing stale to delete
                 self._delete_stale(f.source, {c.id for c in f.chunks})
         self._files.upsert(
-            ids=[f.source for f in files],
-            embeddings=[_NO_VECTOR] * len(files),
+            ids=[f.source for f in files] + [_GENERATION],
+            embeddings=[_NO_VECTOR] * (len(files) + 1),
             metadatas=[
                 {"file_hash": f.file_hash, "chunks": len(f.chunks), "pending": ""} for f in files
-            ],
+            ]
+            + [_new_generation()],
         )
 
     def delete_file(self, source: str) -> None:
         self._chunks.delete(where={"source": source})
         self._files.delete(ids=[source])
+        self._files.upsert(
+            ids=[_GENERATION], embeddings=[_NO_VECTOR], metadatas=[_new_generation()]
+        )
 
     def _manifest_rows(self, sources: list[str]) -> dict[str, dict[str, Any]]:
         got = self._files.get(ids=sources, include=["metadatas"])
@@ -288,15 +298,17 @@ class Store:
         ]
 
     def fingerprint(self) -> str:
-        """Changes whenever the stored chunks do: a digest of the manifest (one row per file).
+        """Changes whenever the stored chunks do (one lookup, whatever the store's size).
 
-        Every write changes its file's row (pending hash first, final hash last) and a
-        removal deletes it, so this costs one read of the manifest, not of every chunk id.
+        Every completed write and every removal rewrites the store's generation token; a
+        store written before the token existed falls back to a digest of its manifest.
         """
+        got = self._files.get(ids=[_GENERATION], include=["metadatas"])
+        if got["ids"]:
+            return str((got["metadatas"] or [{}])[0].get("token", ""))
         got = self._files.get(include=["metadatas"])
         rows = sorted(
             f"{source}\0{meta.get('file_hash', '')}\0{meta.get('pending', '')}"
-            f"\0{meta.get('chunks', 0)}"
             for source, meta in zip(got["ids"], got["metadatas"] or [], strict=False)
         )
         return hashlib.sha1("\n".join(rows).encode()).hexdigest()
@@ -328,6 +340,10 @@ class Store:
             for cid, doc, meta in zip(got["ids"], got["documents"], got["metadatas"], strict=False)
         ]
         return sorted(chunks, key=lambda c: (c.page or 0, c.start))
+
+
+def _new_generation() -> dict[str, str]:
+    return {"token": uuid.uuid4().hex}
 
 
 def _within(source: Path, wanted: Path) -> bool:
