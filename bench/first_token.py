@@ -4,9 +4,9 @@
 
 Indexes seeds/ into a temporary store, then asks three answerable questions twice through
 two engines that share the default LLM: one as shipped (the probe evaluates the prompt and
-the answer reuses it), one whose LLM declares no token probabilities (the evidence-floor
-path, as before the probe). The KV cache is reset before every question, and the two engines
-take turns, so load changes hit both alike.
+the answer reuses it), one whose `decide` step is the rule without the probe (the
+evidence-floor path, as before the probe). The KV cache is reset before every question, and
+the two engines take turns, so load changes hit both alike.
 """
 
 from __future__ import annotations
@@ -15,9 +15,7 @@ import json
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = [
@@ -27,41 +25,18 @@ QUESTIONS = [
 ]
 
 
-class _WithoutProbe:
-    """The same model, declared without token probabilities."""
-
-    token_probabilities = False
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self.context_window = inner.context_window
-
-    def stream(self, messages: list[dict[str, str]], max_tokens: int) -> Iterator[str]:
-        stream: Iterator[str] = self.inner.stream(messages, max_tokens)
-        return stream
-
-    def count_tokens(self, text: str) -> int:
-        return int(self.inner.count_tokens(text))
-
-    def first_token_probability(self, messages: list[dict[str, str]], text: str) -> float:
-        raise NotImplementedError("declared without token probabilities")
-
-
 def main() -> None:
     from rag import IndexSettings, RagSettings, Token, get_engine
-    from rag.engine import Engine
-    from rag.llm import load_llm
+    from rag.steps import Answerability
 
     settings = RagSettings(
         index=IndexSettings(store_dir=tempfile.mkdtemp(prefix="bench-first-token-"))
     )
-    get_engine(settings).add([ROOT / "seeds"])
-    llm = load_llm(settings, settings.index.cache_dir)
-    engines = {
-        "probe": Engine(settings, llm=llm),
-        "floor": Engine(settings, llm=_WithoutProbe(llm)),
-    }
+    shipped = get_engine(settings)
+    shipped.add([ROOT / "seeds"])
+    llm = shipped.llm
+    floor = Answerability(settings, shipped.embedder.name, probe=False)
+    engines = {"probe": shipped, "floor": shipped.with_steps(decide=floor)}
     for engine in engines.values():
         engine.warm()
     seconds: dict[str, list[float]] = {name: [] for name in engines}

@@ -138,11 +138,12 @@ class EvidenceSelector:
 
 class Answerability:
     """The abstention rule of rag/abstain.py, asked with the model's P(refusal) when the LLM
-    declares token probabilities, else with the evidence floor alone."""
+    declares token probabilities (and `probe` is on), else with the evidence floor alone."""
 
-    def __init__(self, settings: RagSettings, embed_model: str) -> None:
+    def __init__(self, settings: RagSettings, embed_model: str, *, probe: bool = True) -> None:
         self.settings = settings
         self.embed_model = embed_model
+        self.probe = probe  # False: never ask the model, as for an LLM without probabilities
 
     def __call__(
         self,
@@ -154,7 +155,7 @@ class Answerability:
     ) -> bool:
         refusal = (
             llm.first_token_probability(messages, CANNOT_ANSWER_PHRASE)
-            if llm.token_probabilities
+            if self.probe and llm.token_probabilities
             else None
         )
         return abstain.answerable(
