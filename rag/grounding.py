@@ -39,7 +39,7 @@ def split_claims(answer: str) -> list[Claim]:
         pieces.append(answer[pos : match.end(1)].strip())
         pos = match.end()
     pieces.append(answer[pos:].strip())
-    pieces = [p for p in pieces if p]
+    pieces = _with_trailing_markers([p for p in pieces if p])
     cites = [
         tuple(dict.fromkeys(int(n) for m in MARKER.finditer(p) for n in m.group(1).split(",")))
         for p in pieces
@@ -51,6 +51,21 @@ def split_claims(answer: str) -> list[Claim]:
         if not cites[i]:
             cites[i] = cites[i - 1]
     return [Claim(p, c) for p, c in zip(pieces, cites, strict=True)]
+
+
+def _with_trailing_markers(pieces: list[str]) -> list[str]:
+    """Markers written after a sentence's full stop ("… in Italy. [1]") belong to it: they
+    go inside it ("… in Italy [1]."), so a re-cited sentence does not leave them dangling."""
+    out: list[str] = []
+    for piece in pieces:
+        if out and not MARKER.sub("", piece).strip(" ,;"):
+            prev = out[-1]
+            stop = prev.rstrip(".!?…")
+            markers = "".join(m.group(0) for m in MARKER.finditer(piece))
+            out[-1] = f"{stop.rstrip()} {markers}{prev[len(stop) :]}"
+        else:
+            out.append(piece)
+    return out
 
 
 # Numbers a source may spell out that an answer in another language writes as digits

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from rag.citations import attribute, cited_numbers, is_abstention, renumber
-from rag.grounding import is_grounded
+from rag.grounding import ground, is_grounded
 from rag.prompt import CANNOT_ANSWER_PHRASE
 
 
@@ -94,3 +94,19 @@ def test_a_question_for_a_number_needs_a_number_in_the_answer() -> None:
     assert ground("It paid 300 million [1].", "How much did Baykar pay?", sources) is not None
     assert ground("Drie jaar [2].", "Hoe lang duurde het?", sources) is not None
     assert ground("Baykar bought it [1].", "Who bought Piaggio Aerospace?", sources) is not None
+
+
+def test_a_marker_after_the_full_stop_moves_with_its_sentence_when_re_cited() -> None:
+    # The model often writes "… . [1]"; when [1] does not hold the sentence's names, the
+    # sentence is re-cited to the source that does, and no stray "[1]" is left behind.
+    sources = {
+        1: "Leonardo signed an agreement with Baykar.",
+        2: "Baykar took over Piaggio Aerospace.",
+    }
+    question = "What did Baykar acquire in Italy?"
+    assert ground("Baykar acquired Piaggio Aerospace. [1]", question, sources) == (
+        "Baykar acquired Piaggio Aerospace [2]."
+    )
+    assert ground("Baykar acquired Piaggio Aerospace. [2]", question, sources) == (
+        "Baykar acquired Piaggio Aerospace [2]."
+    )
