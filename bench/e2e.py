@@ -31,8 +31,8 @@ def main() -> None:
     from rag import IndexSettings, RagSettings, get_engine, query
 
     settings = RagSettings(index=IndexSettings(store_dir=tempfile.mkdtemp(prefix="bench-e2e-")))
-    get_engine(settings).add([ROOT / "seeds"])
     engine = get_engine(settings)
+    engine.add([ROOT / "seeds"])
     engine.llm  # noqa: B018 - load the model before timing
     query(QUESTIONS[0], settings)
     retrieval, total = [], []

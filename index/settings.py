@@ -70,7 +70,6 @@ def unknown_environment(environ: dict[str, str] | None = None) -> list[str]:
     """`RAG_*` variables set in the environment that no layer reads, each with a hint."""
     environ = dict(os.environ if environ is None else environ)
     known = {f"RAG_{f.upper()}" for layer in _layers() for f in layer.model_fields}
-    known.add("RAG_CACHE_DIR")
     out = []
     for name in sorted(environ):
         if name.startswith("RAG_") and name not in known:
