@@ -21,7 +21,7 @@ from rag.engine import Engine, Status
 from rag.errors import BackendError, LLMUnavailableError, ModelUnavailableError, QuestionError
 from rag.prompt import CANNOT_ANSWER_PHRASE, NO_ANSWER_TEXT
 from rag.settings import RagSettings
-from rag.types import Answer, Citation, Source, Token
+from rag.types import Answer, Citation, Retrieved, Source, Token
 
 _engines: dict[str, Engine] = {}
 _lock = threading.Lock()
@@ -83,6 +83,7 @@ __all__ = [
     "QuestionError",
     "RagError",
     "RagSettings",
+    "Retrieved",
     "SettingsError",
     "Source",
     "Status",

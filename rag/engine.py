@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import re
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, replace
@@ -22,16 +23,18 @@ from index import (
     remove_documents,
 )
 from index.watch import Sync, watch_paths
-from rag.condense import Turn
+from rag.condense import Turn, rewrite_messages
 from rag.errors import QuestionError
 from rag.evidence import Evidence, SentenceScorer
 from rag.guard import clean_text
 from rag.language import question_language
 from rag.llm import LLM, Message, load_llm
+from rag.llm.base import Prefills
 from rag.prompt import build_messages, no_answer_text
 from rag.settings import RagSettings
 from rag.steps import Draft, Steps, default_steps
-from rag.types import Answer, Source, Token
+from rag.timing import Timings, recording, stage
+from rag.types import Answer, Retrieved, Source, Token
 
 
 @dataclass(frozen=True)
@@ -77,16 +80,33 @@ class Engine:
         other.steps = replace(self.steps, **changes)
         return other
 
-    def warm(self, max_chunks: int = 3000) -> None:
-        """Load the LLM and, for a store this small, embed every sentence before it is asked.
+    def warm(self, max_chunks: int = 3000, on_stage: Callable[[str], None] | None = None) -> None:
+        """Do now what the first question would otherwise wait for, saying what (`on_stage`).
 
-        Re-ranking and evidence selection score the sentences of retrieved passages; on a
-        cold cache that is most of the wait for the first answer.
+        Load the LLM and read the fixed part of its prompts (the follow-up rewrite's and the
+        answer's instructions: the prefix cache keeps them); load the language detector;
+        load the vector and keyword indexes with one search; and, for a store this small,
+        embed every sentence (re-ranking and evidence selection score the sentences of
+        retrieved passages, which on a cold cache is most of a first answer's wait).
         """
-        _ = self.llm
-        if self.store.count_chunks() > max_chunks:
+        tell = on_stage or (lambda _stage: None)
+        tell("loading the language model")
+        llm = self.llm
+        if isinstance(llm, Prefills):
+            tell("reading the prompt instructions")
+            llm.prefill(rewrite_messages("?", [("?", "?")]))
+            llm.prefill(build_messages("?", [], "English"))  # last: the context keeps it
+        tell("loading the language detector")
+        question_language("What did the company acquire in Italy?")
+        chunks = self.store.count_chunks()
+        if not chunks:
+            return
+        tell("loading the search indexes")
+        self._retrieve("What is this about?", None)
+        if chunks > max_chunks:
             return
         texts = [s.text for c in self.store.all_chunks() for s in c.sentences()]
+        tell(f"embedding {len(texts)} sentences")
         for i in range(0, len(texts), 32):  # small batches: a question waits one batch at most
             self.scorer.vectors(texts[i : i + 32])
 
@@ -173,8 +193,11 @@ class Engine:
 
     def _evidence(self, question: str, scope: list[str] | None) -> list[Evidence]:
         # Document text that speaks to the model never reaches the prompt (rag/guard.py).
-        hits = self.steps.screen(self._retrieve(question, scope))
-        return self.steps.select(question, hits)
+        hits = self._retrieve(question, scope)
+        with stage("screen"):
+            hits = self.steps.screen(hits)
+        with stage("select"):
+            return self.steps.select(question, hits)
 
     def stream(
         self,
@@ -188,36 +211,71 @@ class Engine:
         into a standalone question; that is what is searched and answered. With `sources`
         (document paths or folders), only those documents are searched.
         """
+        for event in self.stream_events(question, history, sources):
+            if not isinstance(event, Retrieved):
+                yield event
+
+    def stream_events(
+        self,
+        question: str,
+        history: list[Turn] | None = None,
+        sources: Sequence[str | Path] | None = None,
+    ) -> Iterator[Retrieved | Token | Answer]:
+        """Like `stream`, with a Retrieved event first: the sources, as soon as they are known
+        (before the model reads them), so a chat can show them while the answer is written."""
         steps = self.steps
-        asked = self.clean_question(question)
-        self.store.require_documents()
-        scope = self.scope(sources)
-        condensed = steps.condense(asked, history or [], self.llm)
-        standalone, searched = condensed.question, condensed.search
-        language = question_language(asked)
-        evidence = self._fit(standalone, self._evidence(searched, scope))
-        shown = [_source(n, ev) for n, ev in enumerate(evidence, start=1)]
-        messages = build_messages(standalone, evidence, language)
+        timings = Timings()
+        with recording(timings):
+            with stage("clean"):
+                asked = self.clean_question(question)
+                self.store.require_documents()
+                scope = self.scope(sources)
+            with stage("condense"):
+                condensed = steps.condense(asked, history or [], self.llm)
+            standalone, searched = condensed.question, condensed.search
+            with stage("language"):
+                language = question_language(asked)
+            evidence = self._fit(standalone, self._evidence(searched, scope))
+            shown = [_source(n, ev) for n, ev in enumerate(evidence, start=1)]
+            messages = build_messages(standalone, evidence, language)
+        yield Retrieved(asked, searched, shown)
         signals: dict[str, float] = {}
         # No evidence: nothing an answer could cite, so the model is not asked. Evidence that
         # is near the question but does not answer it: a small model tends to answer from it
         # anyway, so it is not asked either.
-        if not evidence or not steps.decide(standalone, messages, evidence, self.llm, signals):
-            yield replace(_no_answer(asked, searched, shown, language), signals=signals)
+        with recording(timings), stage("decide"):
+            answering = bool(evidence) and steps.decide(
+                standalone, messages, evidence, self.llm, signals
+            )
+        if not answering:
+            no = _no_answer(asked, searched, shown, language)
+            yield replace(no, signals=signals, timings=timings.stages)
             return
         draft = ""
+        asked_model = time.perf_counter()
+        first: float | None = None
         for piece in steps.generate(
             self.llm, messages, asked, language, self.settings.max_answer_tokens
         ):
             if isinstance(piece, Draft):
                 draft = piece.text
             else:
+                if first is None:
+                    first = time.perf_counter()
+                    timings.add("first_token", first - asked_model)
                 yield Token(piece)
-        answer = steps.finish(draft, standalone, shown)
-        if answer.abstained:
-            answer = _no_answer(asked, searched, shown, language)
+        timings.add("decode", time.perf_counter() - (first or asked_model))
+        with recording(timings), stage("finish"):
+            answer = steps.finish(draft, standalone, shown)
+            if answer.abstained:
+                answer = _no_answer(asked, searched, shown, language)
         yield replace(
-            answer, question=asked, standalone_question=searched, signals=signals, draft=draft
+            answer,
+            question=asked,
+            standalone_question=searched,
+            signals=signals,
+            draft=draft,
+            timings=timings.stages,
         )
 
     def answerable(

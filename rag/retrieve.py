@@ -18,6 +18,7 @@ import numpy as np
 from index import Hit, Store
 from index.keyword import SyncedKeywordIndex
 from rag.evidence import SentenceScorer
+from rag.timing import stage
 
 
 @dataclass(frozen=True)
@@ -40,15 +41,18 @@ class HybridRetriever:
         # Both searches filter by source themselves, so a scoped question still gets the
         # full number of candidates from the chosen documents.
         w = self.weights
-        vector = self.scorer.query_vector(question)
-        pool = self.store.search(vector, max(k, w.candidates), sources)
+        with stage("embed"):
+            vector = self.scorer.query_vector(question)
+        with stage("search"):
+            pool = self.store.search(vector, max(k, w.candidates), sources)
         if not pool:
             return []
         hits = {h.chunk.id: h for h in pool}
         score = {cid: h.score for cid, h in hits.items()}
         if self.keywords is not None:
             floor = min(score.values())  # a keyword-only hit ranks as the weakest dense one
-            matches = self.keywords.current().search(question, w.candidates, sources)
+            with stage("keywords"):  # refreshed when the store changed, then searched
+                matches = self.keywords.current().search(question, w.candidates, sources)
             top = matches[0].score if matches else 0.0
             for m in matches:
                 if m.chunk.id not in hits:
@@ -58,7 +62,8 @@ class HybridRetriever:
         order = sorted(score, key=lambda cid: -score[cid])
         if w.sentence_weight > 0 and w.rerank > 1:
             head = order[: w.rerank]
-            best = self._best_sentences(vector, [hits[cid] for cid in head])
+            with stage("rerank"):
+                best = self._best_sentences(vector, [hits[cid] for cid in head])
             fused = {
                 cid: (1 - w.sentence_weight) * score[cid] + w.sentence_weight * b
                 for cid, b in zip(head, best, strict=True)

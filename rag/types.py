@@ -47,6 +47,8 @@ class Answer:
     # What the abstention decision saw (evidence similarity, P(refusal), ...), for eval.
     signals: dict[str, float] = field(default_factory=dict)
     draft: str = ""  # the model's own reply, before citations were checked
+    # Seconds per stage of this answer (rag/timing.py names them), for benchmarks.
+    timings: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         """The `rag ask --json` shape."""
@@ -58,6 +60,19 @@ class Answer:
                 for c in self.citations
             ],
         }
+
+
+@dataclass(frozen=True)
+class Retrieved:
+    """The passages an answer will be written from, known before the model starts.
+
+    `Engine.stream_events` yields it first, so a chat can show the sources while the
+    answer is still being prefilled and written.
+    """
+
+    question: str
+    searched: str  # the question actually searched (follow-ups rewritten)
+    sources: list[Source]
 
 
 @dataclass(frozen=True)

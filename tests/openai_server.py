@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import threading
+import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -23,11 +24,16 @@ class FakeOpenAIServer:
         model: str = "tiny",
         api_key: str | None = None,
         port: int = 0,
+        word_delay: float = 0.0,
     ) -> None:
         self.reply = reply
         self.model = model
         self.api_key = api_key
+        self.word_delay = word_delay  # seconds between streamed words: a model that takes time
         self.requests: list[dict[str, Any]] = []
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests answered at the same moment
+        self._count = threading.Lock()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -40,6 +46,16 @@ class FakeOpenAIServer:
                 self._json(200, {"object": "list", "data": [{"id": server.model}]})
 
             def do_POST(self) -> None:
+                with server._count:
+                    server.in_flight += 1
+                    server.max_in_flight = max(server.max_in_flight, server.in_flight)
+                try:
+                    self._post()
+                finally:
+                    with server._count:
+                        server.in_flight -= 1
+
+            def _post(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append(body)
                 reply = (
@@ -88,6 +104,8 @@ class FakeOpenAIServer:
                     }
                     self.wfile.write(f"data: {json.dumps(piece)}\n\n".encode())
                     self.wfile.flush()
+                    if server.word_delay:
+                        time.sleep(server.word_delay)
                 self.wfile.write(b"data: [DONE]\n\n")
 
             def _json(self, status: int, payload: dict[str, Any]) -> None:

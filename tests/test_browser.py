@@ -75,23 +75,28 @@ def _open(browser, url: str):  # type: ignore[no-untyped-def]
     page = browser.new_page(viewport={"width": 1400, "height": 1000})
     page.goto(url)
     page.wait_for_selector("#rag-question textarea")
-    # First start indexes seeds/; the status shows the chunk count when the store is ready.
+    # First start indexes seeds/ and warms up; the status says "ready" when both are done.
     page.wait_for_function(
-        "() => /[1-9]\\d* chunks/.test(document.querySelector('#rag-status')?.innerText || '')",
-        timeout=120_000,
+        "() => /[1-9]\\d* chunks.* ready/.test(document.querySelector('#rag-status')?.innerText"
+        " || '')",
+        timeout=300_000,
     )
     return page
 
 
-def _ask(page, question: str) -> tuple[float | None, float, list[int]]:  # type: ignore[no-untyped-def]
-    """Ask and wait for the final answer; return first-token time, total time, partial lengths."""
-    before = page.locator(".rag-citations, .rag-answer + .rag-searched, .rag-error").count()
+def _ask(page, question: str) -> tuple[float | None, float, list[int], float | None]:  # type: ignore[no-untyped-def]
+    """Ask and wait for the final answer; return first-token time, total time, partial
+    lengths, and when this question's sources appeared in the side panel."""
     answers_before = page.locator(".rag-answer").count()
+    turn = page.locator(".rag-answer").count()  # answers so far in this tab's conversation
+    sources = f"#rag-sources .rag-sources-turn-{turn}"
     page.fill("#rag-question textarea", question)
     start = time.time()
     page.click("#rag-ask")
-    first, lengths = None, []
+    first, shown, lengths = None, None, []
     while time.time() - start < ANSWER_TIMEOUT_MS / 1000:
+        if shown is None and page.locator(sources).count():
+            shown = time.time() - start
         answers = page.locator(".rag-answer")
         if answers.count() > answers_before:
             text = answers.last.inner_text()
@@ -104,17 +109,21 @@ def _ask(page, question: str) -> tuple[float | None, float, list[int]]:  # type:
         time.sleep(0.05)
     else:
         raise AssertionError(f"no answer to {question!r}")
-    del before
-    return first, time.time() - start, lengths
+    return first, time.time() - start, lengths, shown
 
 
 def test_baykar_answer_streams_and_its_citation_opens_the_passage(browser, server) -> None:  # type: ignore[no-untyped-def]
     page = _open(browser, server)
-    first, total, lengths = _ask(page, "What did Baykar acquire in Italy?")
-    print(f"\nBaykar question: first token {first:.2f} s, full answer {total:.2f} s")
+    first, total, lengths, shown = _ask(page, "What did Baykar acquire in Italy?")
+    print(
+        f"\nBaykar question (first after start): sources shown {shown:.2f} s, first token "
+        f"{first:.2f} s, full answer {total:.2f} s"
+    )
     answer = page.locator(".rag-answer").last
     assert "Piaggio" in answer.inner_text()
     assert len(lengths) >= 3, f"answer did not stream: {lengths}"
+    # The sources were on screen before the answer's first word.
+    assert shown is not None and first is not None and shown < first
 
     card = page.locator("details.rag-card").last
     assert card.get_attribute("open") is None
@@ -132,11 +141,20 @@ def test_baykar_answer_streams_and_its_citation_opens_the_passage(browser, serve
     page.screenshot(path=str(SHOTS / "baykar-answer.png"), full_page=True)
 
     # Follow-up: rewritten into a standalone question, shown small under the answer.
-    _ask(page, "And which company did it sign an agreement with?")
+    first, total, _, shown = _ask(page, "And which company did it sign an agreement with?")
+    print(
+        f"follow-up: sources shown {shown:.2f} s, first token {first or float('nan'):.2f} s, "
+        f"full answer {total:.2f} s"
+    )
     searched = page.locator(".rag-searched").last
     assert searched.is_visible()
     assert "Baykar" in searched.inner_text()
     page.screenshot(path=str(SHOTS / "follow-up.png"), full_page=True)
+    first, total, _, shown = _ask(page, "Who chaired the summit?")
+    print(
+        f"later question: sources shown {shown:.2f} s, first token {first or float('nan'):.2f} s,"
+        f" full answer {total:.2f} s"
+    )
     page.close()
 
 

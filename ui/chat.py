@@ -17,7 +17,7 @@ from typing import Any
 
 import gradio as gr
 
-from rag import Answer, Engine, RagError, Token
+from rag import Answer, Engine, RagError, Retrieved, Token
 from rag.guard import clean_text
 from ui import render
 from ui.conversations import ConversationNotFoundError, ConversationStore
@@ -73,11 +73,14 @@ class Conversations:
             {"role": "assistant", "content": render.streaming_html("")},
         ]
         yield chat, session, "", gr.skip()
+        turn = len(session.answers)
         try:
             partial = ""
             answer: Answer | None = None
-            for event in self.engine.stream(message, session.history(), scope):
-                if isinstance(event, Token):
+            for event in self.engine.stream_events(message, session.history(), scope):
+                if isinstance(event, Retrieved):  # sources first, while the model reads them
+                    yield chat, session, "", render.retrieved_html(event.sources, turn)
+                elif isinstance(event, Token):
                     partial += event.text
                     chat[-1] = {"role": "assistant", "content": render.streaming_html(partial)}
                     yield chat, session, "", gr.skip()
@@ -95,7 +98,7 @@ class Conversations:
             html += render.error_html(f"This answer could not be saved ({exc}).")
             session = replace(session, answers=[*session.answers, answer])
         chat[-1] = {"role": "assistant", "content": html}
-        yield chat, session, "", render.sources_html(answer)
+        yield chat, session, "", render.sources_html(answer, turn)
 
     def _save(
         self, session: Session, answer: Answer, scope: list[str], asked: float, user: str

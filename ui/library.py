@@ -67,9 +67,29 @@ class ChatApp:
         # Bumped whenever the indexed documents change; open tabs refresh when it moves.
         self.generation = 0
         self.stop = threading.Event()
+        self.warming = "starting"  # what the warm-up is doing; "" once the chat is ready
+        self.warm_error = ""
+        self._warm_lock = threading.Lock()
 
     def warm_later(self) -> None:
-        threading.Thread(target=self.engine.warm, daemon=True, name="warm").start()
+        """Warm up in the background (the status line says what it is doing meanwhile)."""
+        self.warming = self.warming or "starting"
+        threading.Thread(target=self._warm, daemon=True, name="warm").start()
+
+    def _warm(self) -> None:
+        with self._warm_lock:  # a second warm-up (after seeding) waits for the first
+            try:
+                self.engine.warm(on_stage=self._warming)
+                self.warm_error = ""
+            except Exception as exc:  # the first question will say what is wrong, too
+                self.warm_error = str(exc) or type(exc).__name__
+            finally:
+                self.warming = ""
+                self.generation += 1
+
+    def _warming(self, stage: str) -> None:
+        self.warming = stage
+        self.generation += 1
 
     # --- folder watch -----------------------------------------------------------------
     def start_watching(self) -> None:
@@ -102,7 +122,7 @@ class ChatApp:
         )
         if self.watched:
             line += render.watch_markdown(self.watched, self.last_sync, self.watch_error)
-        return line
+        return line + render.readiness_markdown(self.warming, self.warm_error)
 
     def documents(
         self, scope: list[str] | None = None, picked: list[str] | None = None
@@ -136,8 +156,8 @@ class ChatApp:
             if self.engine.status().chunks > 0 or not self.settings.seed_dir.is_dir():
                 return ""
             report = self.engine.add([self.settings.seed_dir], progress=_reporter(progress))
+        self.warm_later()  # before the status moves: it must not say "ready" in between
         self.generation += 1
-        self.warm_later()
         return f"Indexed the sample documents in `{self.settings.seed_dir}`: {report.summary()}"
 
     # --- uploads ----------------------------------------------------------------------

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from html import escape
 from pathlib import Path
 
-from rag import Answer, Citation, Sync
+from rag import Answer, Citation, Source, Sync
 
 _MARKER = re.compile(r"\[(\d+)\]")
 
@@ -109,13 +109,32 @@ def streaming_html(partial: str) -> str:
     return f'<div class="rag-answer">{_esc(partial)}▍</div>'
 
 
-def sources_html(answer: Answer | None) -> str:
+def sources_html(answer: Answer | None, turn: int | None = None) -> str:
     """The side panel: every passage the model was shown, cited ones marked."""
     if answer is None or not answer.sources:
         return '<div class="rag-sources-empty">Sources of the latest answer appear here.</div>'
-    cited = {(c.source, c.start, c.page): c.n for c in answer.citations}
+    return passages_html(answer.sources, answer.citations, turn)
+
+
+def retrieved_html(sources: list[Source], turn: int | None = None) -> str:
+    """The side panel while the answer is still being written: the passages found, their
+    best sentences marked (shown as soon as retrieval is done, before the model reads them)."""
+    if not sources:
+        return '<div class="rag-sources-empty">No passage matches this question.</div>'
+    return passages_html(sources, [], turn, reading=True)
+
+
+def passages_html(
+    sources: list[Source],
+    citations: Sequence[Citation] = (),
+    turn: int | None = None,
+    reading: bool = False,
+) -> str:
+    cited = {(c.source, c.start, c.page): c.n for c in citations}
+    state = "rag-sources-reading" if reading else "rag-sources-final"
+    tag = f" rag-sources-turn-{turn}" if turn is not None else ""
     cards = []
-    for s in answer.sources:
+    for s in sources:
         n = cited.get((s.source, s.start, s.page))
         badge = f'<span class="rag-badge">cited as [{n}]</span>' if n else ""
         cards.append(
@@ -124,7 +143,12 @@ def sources_html(answer: Answer | None) -> str:
             f'<span class="rag-score">similarity {s.score:.2f}</span></div>'
             f'<div class="rag-passage">{highlight(s.text, s.evidence)}</div></div>'
         )
-    return "".join(cards)
+    note = (
+        '<div class="rag-reading-note">Found these passages; the answer is being written.</div>'
+        if reading
+        else ""
+    )
+    return f'<div class="rag-sources {state}{tag}">{note}{"".join(cards)}</div>'
 
 
 def status_markdown(documents: int, chunks: int, embed_model: str, llm: str) -> str:
@@ -132,6 +156,15 @@ def status_markdown(documents: int, chunks: int, embed_model: str, llm: str) -> 
         f"**{documents}** documents · **{chunks}** chunks · embeddings: `{escape(embed_model)}`"
         f" · LLM: `{escape(llm)}`"
     )
+
+
+def readiness_markdown(warming: str, error: str) -> str:
+    """The status line's last part: what the warm-up is doing, or that the chat is ready."""
+    if warming:
+        return f" · warming up: {escape(warming)}…"
+    if error:
+        return f" · **not ready**: {escape(error)}"
+    return " · ready"
 
 
 def page_caption_html(citation: Citation, found: int, wanted: int, whole: bool = False) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 Message = dict[str, str]
 
@@ -50,6 +50,13 @@ class LLM(Protocol):
     def first_token_probability(self, messages: list[Message], text: str) -> float:
         """Probability that the reply to `messages` opens with the first token of `text`."""
         ...
+
+
+@runtime_checkable
+class Prefills(Protocol):
+    """A backend that can read a prompt's fixed part ahead of any question (llama.cpp)."""
+
+    def prefill(self, messages: list[Message]) -> None: ...
 
 
 class NoTokenProbabilities:

@@ -1,0 +1,231 @@
+"""Several people asking at once, in real browser sessions against a real `rag ui`.
+
+    .venv/bin/python -m bench.load                          # 8 sessions x 3 questions
+    .venv/bin/python -m bench.load --sessions 3 --questions 2   # the CI form (tests/test_load.py)
+
+Indexes seeds/ into a temporary store, starts `rag ui` on it (default models unless RAG_LLM
+and friends say otherwise), waits until its status says ready, then opens `--sessions`
+browser sessions (separate Chromium contexts: separate people) that all ask at the same
+moment, each its `--questions` questions one after another (the second one a follow-up).
+For every question it records when the sources appeared, the first answer token, the end,
+any error, and the queue places the session was shown while it waited. It prints p50/p95
+of each, the errors, and the server's peak RSS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run"]
+# Each session asks a first question, a follow-up to it, then another question.
+CONVERSATIONS = [
+    ["What did Baykar acquire in Italy?", "And who chaired the summit?", "What is Leonardo?"],
+    ["Who chaired the summit?", "Where was it held?", "What did Baykar acquire in Italy?"],
+    [
+        "How many countries has Baykar sold its systems to?",
+        "And what does it make?",
+        "Who is Selçuk Bayraktar?",
+    ],
+    ["What is Piaggio Aerospace?", "Who bought it?", "Which agreement was signed in Rome?"],
+]
+QUEUE = re.compile(r"queue:?\s*(\d+)\s*/\s*(\d+)", re.IGNORECASE)
+ANSWER_TIMEOUT_S = 900
+
+
+def pct(xs: list[float], p: float) -> float | None:
+    if not xs:
+        return None
+    xs = sorted(xs)
+    return round(xs[min(len(xs) - 1, round(p * (len(xs) - 1)))], 2)
+
+
+def peak_rss_gib(pid: int) -> float | None:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    found = re.search(r"VmHWM:\s+(\d+) kB", status)
+    return round(int(found.group(1)) / 2**20, 2) if found else None
+
+
+async def _ask(page: Any, question: str, turn: int) -> dict[str, Any]:
+    answers_before = await page.locator(".rag-answer").count()
+    await page.fill("#rag-question textarea", question)
+    start = time.monotonic()
+    await page.click("#rag-ask")
+    row: dict[str, Any] = {"question": question, "turn": turn, "queue": [], "error": None}
+    sources = f"#rag-sources .rag-sources-turn-{turn}"
+    while time.monotonic() - start < ANSWER_TIMEOUT_S:
+        now = time.monotonic() - start
+        state = await page.evaluate(
+            """([before, sources]) => {
+                const a = [...document.querySelectorAll('.rag-answer')];
+                const last = a.length > before ? a[a.length - 1].innerText : null;
+                return {
+                    last,
+                    sources: !!document.querySelector(sources),
+                    error: [...document.querySelectorAll('.rag-error, .toast-body')]
+                        .map(e => e.innerText).join(' ') || null,
+                    waiting: document.body.innerText,  // Gradio's "queue: 2/5 |" badge
+                };
+            }""",
+            [answers_before, sources],
+        )
+        if state["sources"] and "sources_s" not in row:
+            row["sources_s"] = now
+        queued = QUEUE.search(state["waiting"] or "")
+        if queued and (not row["queue"] or row["queue"][-1] != queued.group(0)):
+            row["queue"].append(queued.group(0))
+        if state["error"]:
+            row["error"] = state["error"][:200]
+            break
+        last = state["last"]
+        if last is not None and last.strip("▍ \n") and "first_token_s" not in row:
+            row["first_token_s"] = now
+        if last is not None and "▍" not in last and last.strip():
+            row["total_s"] = now
+            row["reply"] = last[:160]
+            break
+        await asyncio.sleep(0.1)
+    else:
+        row["error"] = f"no answer in {ANSWER_TIMEOUT_S} s"
+    return row
+
+
+async def _session(browser: Any, url: str, index: int, questions: int) -> list[dict[str, Any]]:
+    context = await browser.new_context(viewport={"width": 1300, "height": 900})
+    page = await context.new_page()
+    await page.goto(url)
+    await page.wait_for_selector("#rag-question textarea")
+    rows = []
+    for turn, question in enumerate(CONVERSATIONS[index % len(CONVERSATIONS)][:questions]):
+        row = await _ask(page, question, turn)
+        row["session"] = index
+        rows.append(row)
+        print(
+            f"  session {index} q{turn}: sources {row.get('sources_s', float('nan')):.1f} s,"
+            f" first token {row.get('first_token_s', float('nan')):.1f} s,"
+            f" done {row.get('total_s', float('nan')):.1f} s, queue {row['queue']}"
+            + (f", ERROR {row['error']}" if row["error"] else ""),
+            file=sys.stderr,
+        )
+    shots = ROOT / "artifacts" / "browser"
+    shots.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(shots / f"load-session-{index}.png"), full_page=True)
+    await context.close()
+    return rows
+
+
+async def _drive(url: str, sessions: int, questions: int) -> list[dict[str, Any]]:
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        # A first page waits until the chat says it is ready (warm-up done).
+        page = await browser.new_page()
+        await page.goto(url)
+        await page.wait_for_function(
+            "() => / ready/.test(document.querySelector('#rag-status')?.innerText || '')",
+            timeout=600_000,
+        )
+        await page.close()
+        results = await asyncio.gather(
+            *[_session(browser, url, i, questions) for i in range(sessions)]
+        )
+        await browser.close()
+    return [row for rows in results for row in rows]
+
+
+def run(sessions: int, questions: int, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Start `rag ui` on a fresh store of seeds/, drive the sessions, stop it; the summary."""
+    from tests.servers import free_port, wait_until_up
+
+    home = Path(tempfile.mkdtemp(prefix="bench-load-"))
+    env = {
+        **os.environ,
+        "RAG_STORE_DIR": str(home / "store"),
+        "RAG_UPLOAD_DIR": str(home / "uploads"),
+        "RAG_CONVERSATIONS_DB": str(home / "conversations.sqlite3"),
+        **(env or {}),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "ui.cli", "index", str(ROOT / "seeds")],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    port = free_port()
+    log = (home / "server.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "ui.cli", "ui", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        wait_until_up(url, proc, "rag ui", 300, home / "server.log")
+        started = time.monotonic()
+        rows = asyncio.run(_drive(url, sessions, questions))
+        wall = time.monotonic() - started
+        rss = peak_rss_gib(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    ok = [r for r in rows if not r["error"]]
+    return {
+        "sessions": sessions,
+        "questions_each": questions,
+        "asked": len(rows),
+        "answered": len([r for r in ok if "total_s" in r]),
+        "errors": [r["error"] for r in rows if r["error"]],
+        "sources_s": {
+            "p50": pct([r["sources_s"] for r in ok if "sources_s" in r], 0.5),
+            "p95": pct([r["sources_s"] for r in ok if "sources_s" in r], 0.95),
+        },
+        "first_token_s": {
+            "p50": pct([r["first_token_s"] for r in ok if "first_token_s" in r], 0.5),
+            "p95": pct([r["first_token_s"] for r in ok if "first_token_s" in r], 0.95),
+        },
+        "done_s": {
+            "p50": pct([r["total_s"] for r in ok if "total_s" in r], 0.5),
+            "max": pct([r["total_s"] for r in ok if "total_s" in r], 1.0),
+        },
+        "shown_a_queue_place": sum(bool(r["queue"]) for r in rows),
+        "queue_places_seen": sorted({q for r in rows for q in r["queue"]}),
+        "wall_s": round(wall, 1),
+        "server_peak_rss_gib": rss,
+        "rows": rows,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sessions", type=int, default=8)
+    ap.add_argument("--questions", type=int, default=3, help="questions per session (max 3)")
+    args = ap.parse_args()
+    summary = run(args.sessions, min(args.questions, 3))
+    rows = summary.pop("rows")
+    print(json.dumps(summary, indent=1))
+    del rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""People asking at once, in real browser sessions against a real `rag ui` (bench/load.py).
+
+The full form is `.venv/bin/python -m bench.load` (8 sessions x 3 questions, docs/PERFORMANCE.md);
+here a smaller one on the default models, and one against an OpenAI-compatible server to show
+that such a backend really answers several sessions at the same time.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bench.load import run
+from tests.openai_server import FakeOpenAIServer
+from tests.test_browser_features import reply
+
+pytestmark = [pytest.mark.browser, pytest.mark.e2e]
+
+
+def test_sessions_asking_at_once_are_all_answered_and_told_their_place() -> None:
+    summary = run(sessions=3, questions=2)
+    rows = summary.pop("rows")
+    print("\n" + json.dumps(summary, indent=1))
+    assert summary["errors"] == []
+    assert summary["answered"] == summary["asked"] == 6
+    # One local model answers one question at a time: the others were shown their place.
+    assert summary["shown_a_queue_place"] >= 1, rows
+    assert all("sources_s" in r for r in rows)
+
+
+def test_an_openai_compatible_backend_answers_sessions_in_parallel() -> None:
+    with FakeOpenAIServer(reply, model="tiny", word_delay=0.25) as server:
+        summary = run(
+            sessions=4,
+            questions=1,
+            env={"RAG_LLM": "openai", "RAG_LLM_BASE_URL": server.url, "RAG_LLM_MODEL": "tiny"},
+        )
+        summary.pop("rows")
+        print("\n" + json.dumps(summary, indent=1))
+        print(f"most requests at once: {server.max_in_flight}")
+        assert summary["errors"] == [] and summary["answered"] == 4
+        assert server.max_in_flight >= 2  # the chat did not queue them one by one
