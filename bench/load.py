@@ -73,13 +73,14 @@ async def _ask(page: Any, question: str, turn: int) -> dict[str, Any]:
         state = await page.evaluate(
             """([before, sources]) => {
                 const a = [...document.querySelectorAll('.rag-answer')];
-                const last = a.length > before ? a[a.length - 1].innerText : null;
+                const last = a.length > before ? a[a.length - 1].textContent : null;
                 return {
                     last,
                     sources: !!document.querySelector(sources),
                     error: [...document.querySelectorAll('.rag-error, .toast-body')]
-                        .map(e => e.innerText).join(' ') || null,
-                    waiting: document.body.innerText,  // Gradio's "queue: 2/5 |" badge
+                        .map(e => e.textContent).join(' ') || null,
+                    // textContent, not innerText: no layout work per poll
+                    waiting: document.body.textContent,  // Gradio's "queue: 2/5 |" badge
                 };
             }""",
             [answers_before, sources],
@@ -99,7 +100,7 @@ async def _ask(page: Any, question: str, turn: int) -> dict[str, Any]:
             row["total_s"] = now
             row["reply"] = last[:160]
             break
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.25)
     else:
         row["error"] = f"no answer in {ANSWER_TIMEOUT_S} s"
     return row
