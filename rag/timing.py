@@ -45,13 +45,9 @@ class Timings:
     """Seconds per stage of one answer (a stage that runs twice is summed)."""
 
     stages: dict[str, float] = field(default_factory=dict)
-    started: float = field(default_factory=time.perf_counter)
 
     def add(self, name: str, seconds: float) -> None:
         self.stages[name] = self.stages.get(name, 0.0) + seconds
-
-    def since_start(self) -> float:
-        return time.perf_counter() - self.started
 
 
 _current: ContextVar[Timings | None] = ContextVar("rag_timings", default=None)

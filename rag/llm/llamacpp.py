@@ -54,9 +54,6 @@ class PrefixCache:
         self.saves = 0
         self.restores = 0
 
-    def __contains__(self, prefix: tuple[int, ...]) -> bool:
-        return prefix in self._states
-
     def get(self, prefix: tuple[int, ...]) -> bytes | None:
         state = self._states.get(prefix)
         if state is not None:
