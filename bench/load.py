@@ -61,14 +61,14 @@ def peak_rss_gib(pid: int) -> float | None:
     return round(int(found.group(1)) / 2**20, 2) if found else None
 
 
-async def _ask(page: Any, question: str, turn: int) -> dict[str, Any]:
+async def _ask(page: Any, question: str, turn: int, timeout_s: float) -> dict[str, Any]:
     answers_before = await page.locator(".rag-answer").count()
     await page.fill("#rag-question textarea", question)
     start = time.monotonic()
     await page.click("#rag-ask")
     row: dict[str, Any] = {"question": question, "turn": turn, "queue": [], "error": None}
     sources = f"#rag-sources .rag-sources-turn-{turn}"
-    while time.monotonic() - start < ANSWER_TIMEOUT_S:
+    while time.monotonic() - start < timeout_s:
         now = time.monotonic() - start
         state = await page.evaluate(
             """([before, sources]) => {
@@ -77,8 +77,10 @@ async def _ask(page: Any, question: str, turn: int) -> dict[str, Any]:
                 return {
                     last,
                     sources: !!document.querySelector(sources),
-                    error: [...document.querySelectorAll('.rag-error, .toast-body')]
-                        .map(e => e.textContent).join(' ') || null,
+                    // ours, Gradio's toasts, and the "Error" a component shows when its
+                    // event raised (which otherwise looks like a reply that never ends)
+                    error: [...document.querySelectorAll('.rag-error, .toast-body, .error')]
+                        .map(e => e.textContent.trim()).filter(t => t).join(' ') || null,
                     // textContent, not innerText: no layout work per poll
                     waiting: document.body.textContent,  // Gradio's "queue: 2/5 |" badge
                 };
@@ -102,18 +104,21 @@ async def _ask(page: Any, question: str, turn: int) -> dict[str, Any]:
             break
         await asyncio.sleep(0.25)
     else:
-        row["error"] = f"no answer in {ANSWER_TIMEOUT_S} s"
+        row["error"] = f"no answer in {timeout_s:.0f} s"
+        row["last_shown"] = (state["last"] or "")[-300:]
     return row
 
 
-async def _session(browser: Any, url: str, index: int, questions: int) -> list[dict[str, Any]]:
+async def _session(
+    browser: Any, url: str, index: int, questions: int, timeout_s: float
+) -> list[dict[str, Any]]:
     context = await browser.new_context(viewport={"width": 1300, "height": 900})
     page = await context.new_page()
     await page.goto(url)
     await page.wait_for_selector("#rag-question textarea")
     rows = []
     for turn, question in enumerate(CONVERSATIONS[index % len(CONVERSATIONS)][:questions]):
-        row = await _ask(page, question, turn)
+        row = await _ask(page, question, turn, timeout_s)
         row["session"] = index
         rows.append(row)
         print(
@@ -130,7 +135,7 @@ async def _session(browser: Any, url: str, index: int, questions: int) -> list[d
     return rows
 
 
-async def _drive(url: str, sessions: int, questions: int) -> list[dict[str, Any]]:
+async def _drive(url: str, sessions: int, questions: int, timeout_s: float) -> list[dict[str, Any]]:
     from playwright.async_api import async_playwright
 
     async with async_playwright() as p:
@@ -146,14 +151,23 @@ async def _drive(url: str, sessions: int, questions: int) -> list[dict[str, Any]
         )
         await page.close()
         results = await asyncio.gather(
-            *[_session(browser, url, i, questions) for i in range(sessions)]
+            *[_session(browser, url, i, questions, timeout_s) for i in range(sessions)]
         )
         await browser.close()
     return [row for rows in results for row in rows]
 
 
-def run(sessions: int, questions: int, env: dict[str, str] | None = None) -> dict[str, Any]:
-    """Start `rag ui` on a fresh store of seeds/, drive the sessions, stop it; the summary."""
+def run(
+    sessions: int,
+    questions: int,
+    env: dict[str, str] | None = None,
+    timeout_s: float = ANSWER_TIMEOUT_S,
+) -> dict[str, Any]:
+    """Start `rag ui` on a fresh store of seeds/, drive the sessions, stop it; the summary.
+
+    A question not answered within `timeout_s` is an error; then the summary also holds the
+    end of the server's log (`server_log`), which says what went wrong on its side.
+    """
     from tests.servers import free_port, wait_until_up
 
     home = Path(tempfile.mkdtemp(prefix="bench-load-"))
@@ -184,13 +198,15 @@ def run(sessions: int, questions: int, env: dict[str, str] | None = None) -> dic
     try:
         wait_until_up(url, proc, "rag ui", 300, home / "server.log")
         started = time.monotonic()
-        rows = asyncio.run(_drive(url, sessions, questions))
+        rows = asyncio.run(_drive(url, sessions, questions, timeout_s))
         wall = time.monotonic() - started
         rss = peak_rss_gib(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
     ok = [r for r in rows if not r["error"]]
+    log.close()
+    server_log = (home / "server.log").read_text(errors="replace")
     return {
         "sessions": sessions,
         "questions_each": questions,
@@ -213,6 +229,7 @@ def run(sessions: int, questions: int, env: dict[str, str] | None = None) -> dic
         "queue_places_seen": sorted({q for r in rows for q in r["queue"]}),
         "wall_s": round(wall, 1),
         "server_peak_rss_gib": rss,
+        "server_log": server_log[-4000:] if len(ok) < len(rows) else "",
         "rows": rows,
     }
 
@@ -221,11 +238,16 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sessions", type=int, default=8)
     ap.add_argument("--questions", type=int, default=3, help="questions per session (max 3)")
+    ap.add_argument(
+        "--timeout", type=float, default=ANSWER_TIMEOUT_S, help="seconds one answer may take"
+    )
     args = ap.parse_args()
-    summary = run(args.sessions, min(args.questions, 3))
-    rows = summary.pop("rows")
+    summary = run(args.sessions, min(args.questions, 3), timeout_s=args.timeout)
+    summary.pop("rows")
+    log = summary.pop("server_log")
     print(json.dumps(summary, indent=1))
-    del rows
+    if log:
+        print("--- end of the server's log ---\n" + log, file=sys.stderr)
 
 
 if __name__ == "__main__":

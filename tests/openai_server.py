@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -25,11 +26,13 @@ class FakeOpenAIServer:
         api_key: str | None = None,
         port: int = 0,
         word_delay: float = 0.0,
+        drop_after: int | None = None,
     ) -> None:
         self.reply = reply
         self.model = model
         self.api_key = api_key
         self.word_delay = word_delay  # seconds between streamed words: a model that takes time
+        self.drop_after = drop_after  # words streamed before the connection is cut (a crash)
         self.requests: list[dict[str, Any]] = []
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests answered at the same moment
@@ -91,8 +94,14 @@ class FakeOpenAIServer:
                     )
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
+                if server.drop_after is not None:  # promise more than is sent, then hang up
+                    self.send_header("Content-Length", "1000000")
                 self.end_headers()
-                for word in reply.split(" "):
+                for i, word in enumerate(reply.split(" ")):
+                    if i == server.drop_after:
+                        self.wfile.flush()
+                        self.connection.shutdown(socket.SHUT_RDWR)
+                        return
                     piece = {
                         "id": "x",
                         "object": "chat.completion.chunk",

@@ -75,6 +75,22 @@ def test_unreachable_server_says_what_to_do(rag_settings: RagSettings) -> None:
         list(llm.stream([{"role": "user", "content": "hi"}], 5))
 
 
+def test_a_server_that_dies_mid_reply_is_reported(rag_settings: RagSettings) -> None:
+    reply = "Baykar bought Piaggio Aerospace [1]."
+    with FakeOpenAIServer(reply=reply, drop_after=2) as server:
+        llm = load_llm(
+            rag_settings.model_copy(
+                update={"llm": "openai", "llm_base_url": server.url, "llm_model": "tiny"}
+            ),
+            rag_settings.index.cache_dir,
+        )
+        got: list[str] = []
+        with pytest.raises(LLMUnavailableError, match="stopped answering mid-reply"):
+            for piece in llm.stream([{"role": "user", "content": "hi"}], 20):
+                got.append(piece)
+    assert "".join(got) == "Baykar bought "  # what came before the cut was passed on
+
+
 def test_missing_gguf_path_is_reported(rag_settings: RagSettings, tmp_path: Path) -> None:
     settings = rag_settings.model_copy(update={"llm_model": str(tmp_path / "none.gguf")})
     with pytest.raises(ModelUnavailableError, match="No GGUF model"):

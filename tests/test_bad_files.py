@@ -60,7 +60,11 @@ def test_bad_files_are_reported_and_the_rest_indexed(
     assert "3 added" in report.summary() and "6 failed" in report.summary()
     store, _ = open_store(settings, embedder)
     assert set(store.files()) == {str(folder / n) for n in ("good.md", "good.txt", "large.txt")}
-    assert store.search(embedder.embed_query("tulips April"), 1)[0].chunk.text.endswith("April.")
+    # Searchable (within the good files: over thousands of hash vectors the approximate
+    # index does not always rank the one true neighbour first, which is not what this tests).
+    good = [str(folder / "good.md"), str(folder / "good.txt")]
+    hit = store.search(embedder.embed_query("tulips April"), 1, good)[0]
+    assert hit.chunk.text.endswith("April.")
 
 
 def test_the_cli_lists_failures_and_exits_non_zero(

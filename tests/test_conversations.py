@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from index import index_paths
 from rag import Answer, Citation, Engine, RagSettings, Source
+from rag.llm.base import Message
 from tests.fakes import HashEmbedder, ScriptedLLM
 from ui import render
 from ui.chat import Conversations, Session
@@ -121,6 +123,26 @@ def test_the_chat_saves_each_turn_and_continues_a_reopened_conversation(
     turns = store.turns(session.conversation or "", "")
     assert [t.answer.question for t in turns] == ["Baykar Piaggio overname", "And when?"]
     assert 'class="rag-answer rag-turn-1"' in messages[-1]["content"]
+
+
+class _BrokenLLM(ScriptedLLM):
+    """Starts a reply, then fails in a way nobody planned for (a bug, not a RagError)."""
+
+    def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
+        yield "Piaggio "
+        raise RuntimeError("tensor shape mismatch")
+
+
+def test_an_unexpected_failure_mid_answer_is_shown_not_left_streaming(
+    rag_settings: RagSettings, seeds: Path, store: ConversationStore
+) -> None:
+    index_paths([seeds], rag_settings.index, embedder=HashEmbedder())
+    chat = Conversations(Engine(rag_settings, embedder=HashEmbedder(), llm=_BrokenLLM()), store)
+    *_, (messages, session, _, _) = chat.respond("Baykar Piaggio overname", [], Session())
+    last = messages[-1]["content"]
+    assert 'class="rag-error"' in last and "RuntimeError: tensor shape mismatch" in last
+    assert "▍" not in last  # not a reply that looks as if it were still being written
+    assert session.conversation is None and store.conversations("") == []  # nothing half-saved
 
 
 def test_reopening_fifty_turns_takes_well_under_a_second(store: ConversationStore) -> None:

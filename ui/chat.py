@@ -6,6 +6,7 @@ State shared by every tab (engine, store, conversations, the folder watch) lives
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import tempfile
 import time
@@ -24,6 +25,7 @@ from ui.conversations import ConversationNotFoundError, ConversationStore
 from ui.pages import is_pdf_page, render_page
 
 Chat = list[dict[str, Any]]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -88,6 +90,15 @@ class Conversations:
                     answer = event
         except RagError as exc:
             chat[-1] = {"role": "assistant", "content": render.error_html(str(exc))}
+            yield chat, session, "", gr.skip()
+            return
+        except Exception as exc:  # a bug or an unexpected failure: say so, never a stuck reply
+            log.exception("answering %r failed", message)
+            said = (
+                f"Answering failed ({type(exc).__name__}: {exc}). Ask again; if it keeps "
+                "failing, the server's log has the details."
+            )
+            chat[-1] = {"role": "assistant", "content": render.error_html(said)}
             yield chat, session, "", gr.skip()
             return
         assert answer is not None

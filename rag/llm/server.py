@@ -33,6 +33,9 @@ class OpenAICompatibleLLM(NoTokenProbabilities):
 
     def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
         oa = self._openai
+        import httpx  # the openai client's transport
+
+        streamed = False
         try:
             response: Any = self._client.chat.completions.create(
                 model=self.model,
@@ -43,11 +46,17 @@ class OpenAICompatibleLLM(NoTokenProbabilities):
             )
             for part in response:
                 if part.choices and part.choices[0].delta.content:
+                    streamed = True
                     yield part.choices[0].delta.content
-        except oa.APIConnectionError as exc:
+        except (oa.APIConnectionError, httpx.TransportError) as exc:
+            if not streamed:
+                raise LLMUnavailableError(
+                    f"Cannot reach the LLM server at {self.base_url}. Start it, or point "
+                    "RAG_LLM_BASE_URL at a running server."
+                ) from exc
             raise LLMUnavailableError(
-                f"Cannot reach the LLM server at {self.base_url}. Start it, or point "
-                "RAG_LLM_BASE_URL at a running server."
+                f"The LLM server at {self.base_url} stopped answering mid-reply "
+                f"({type(exc).__name__}: {exc}). Check that it still runs, then ask again."
             ) from exc
         except oa.AuthenticationError as exc:
             raise LLMUnavailableError(
@@ -61,6 +70,10 @@ class OpenAICompatibleLLM(NoTokenProbabilities):
         except oa.APIStatusError as exc:
             raise LLMUnavailableError(
                 f"The LLM server at {self.base_url} answered HTTP {exc.status_code}: {exc.message}"
+            ) from exc
+        except oa.APIError as exc:  # an error event inside the stream
+            raise LLMUnavailableError(
+                f"The LLM server at {self.base_url} reported an error mid-reply: {exc.message}"
             ) from exc
 
     def count_tokens(self, text: str) -> int:
