@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.load                          # 8 sessions x 3 questions
     .venv/bin/python -m bench.load --sessions 3 --questions 2   # the CI form (tests/test_load.py)
+    .venv/bin/python -m bench.load --url http://chat-host:7860/  # browsers here, chat elsewhere
 
 Indexes seeds/ into a temporary store, starts `rag ui` on it (default models unless RAG_LLM
 and friends say otherwise), waits until its status says ready, then opens `--sessions`
@@ -9,7 +10,9 @@ browser sessions (separate Chromium contexts: separate people) that all ask at t
 moment, each its `--questions` questions one after another (the second one a follow-up).
 For every question it records when the sources appeared, the first answer token, the end,
 any error, and the queue places the session was shown while it waited. It prints p50/p95
-of each, the errors, and the server's peak RSS.
+of each, the errors, and the server's peak RSS. On this 2-core machine the browsers take about
+a core themselves; `--url` drives a chat already running elsewhere (with seeds/ indexed, and a
+login-free page), so that they do not.
 """
 
 from __future__ import annotations
@@ -43,6 +46,9 @@ CONVERSATIONS = [
 ]
 QUEUE = re.compile(r"queue:?\s*(\d+)\s*/\s*(\d+)", re.IGNORECASE)
 ANSWER_TIMEOUT_S = 900
+# No animations (spinners, pulsing queue badges): eight tabs animating at 60 frames a second
+# kept Chromium's compositor busy on the cores the chat needs; what is measured is unchanged.
+STILL = "*, *::before, *::after { animation: none !important; transition: none !important; }"
 
 
 def pct(xs: list[float], p: float) -> float | None:
@@ -92,6 +98,8 @@ async def _ask(page: Any, question: str, turn: int, timeout_s: float) -> dict[st
         queued = QUEUE.search(state["waiting"] or "")
         if queued and (not row["queue"] or row["queue"][-1] != queued.group(0)):
             row["queue"].append(queued.group(0))
+        if queued and state["sources"]:
+            row["sources_while_queued"] = True  # the passages in view while it waits its turn
         if state["error"]:
             row["error"] = state["error"][:200]
             break
@@ -115,6 +123,7 @@ async def _session(
     context = await browser.new_context(viewport={"width": 1300, "height": 900})
     page = await context.new_page()
     await page.goto(url)
+    await page.add_style_tag(content=STILL)
     await page.wait_for_selector("#rag-question textarea")
     rows = []
     for turn, question in enumerate(CONVERSATIONS[index % len(CONVERSATIONS)][:questions]):
@@ -204,9 +213,20 @@ def run(
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    ok = [r for r in rows if not r["error"]]
     log.close()
     server_log = (home / "server.log").read_text(errors="replace")
+    return _summary(rows, sessions, questions, wall, rss, server_log)
+
+
+def _summary(
+    rows: list[dict[str, Any]],
+    sessions: int,
+    questions: int,
+    wall: float,
+    rss: float | None,
+    server_log: str,
+) -> dict[str, Any]:
+    ok = [r for r in rows if not r["error"]]
     return {
         "sessions": sessions,
         "questions_each": questions,
@@ -226,12 +246,21 @@ def run(
             "max": pct([r["total_s"] for r in ok if "total_s" in r], 1.0),
         },
         "shown_a_queue_place": sum(bool(r["queue"]) for r in rows),
+        "queued_with_sources_shown": sum(bool(r.get("sources_while_queued")) for r in rows),
         "queue_places_seen": sorted({q for r in rows for q in r["queue"]}),
         "wall_s": round(wall, 1),
         "server_peak_rss_gib": rss,
         "server_log": server_log[-4000:] if len(ok) < len(rows) else "",
         "rows": rows,
     }
+
+
+def run_against(url: str, sessions: int, questions: int, timeout_s: float) -> dict[str, Any]:
+    """Drive the sessions against a chat that is already running at `url` (e.g. on another
+    machine, so that the browsers do not take the chat's cores); no server RSS then."""
+    started = time.monotonic()
+    rows = asyncio.run(_drive(url, sessions, questions, timeout_s))
+    return _summary(rows, sessions, questions, time.monotonic() - started, None, "")
 
 
 def main() -> None:
@@ -241,8 +270,14 @@ def main() -> None:
     ap.add_argument(
         "--timeout", type=float, default=ANSWER_TIMEOUT_S, help="seconds one answer may take"
     )
+    ap.add_argument(
+        "--url", help="a chat already running (its documents: seeds/), instead of starting one"
+    )
     args = ap.parse_args()
-    summary = run(args.sessions, min(args.questions, 3), timeout_s=args.timeout)
+    if args.url:
+        summary = run_against(args.url, args.sessions, min(args.questions, 3), args.timeout)
+    else:
+        summary = run(args.sessions, min(args.questions, 3), timeout_s=args.timeout)
     summary.pop("rows")
     log = summary.pop("server_log")
     print(json.dumps(summary, indent=1))

@@ -17,7 +17,7 @@ from index.errors import (
 )
 from index.watch import Sync
 from rag.condense import Turn
-from rag.engine import Engine, Status
+from rag.engine import Engine, Prepared, Status
 from rag.errors import BackendError, LLMUnavailableError, ModelUnavailableError, QuestionError
 from rag.prompt import CANNOT_ANSWER_PHRASE, NO_ANSWER_TEXT
 from rag.settings import RagSettings
@@ -79,6 +79,7 @@ __all__ = [
     "MissingPathError",
     "ModelMismatchError",
     "ModelUnavailableError",
+    "Prepared",
     "Progress",
     "QuestionError",
     "RagError",

@@ -48,6 +48,20 @@ class Status:
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """A question ready for the model (Engine.prepare): what was asked and found (`retrieved`:
+    the sources to show), the standalone question, the answer's language, the evidence and
+    the prompt; the stage timings so far."""
+
+    retrieved: Retrieved
+    standalone: str
+    language: str
+    evidence: list[Evidence]
+    messages: list[Message]
+    timings: Timings
+
+
 class Engine:
     """Everything one configuration needs to answer: store, embedder, LLM (loaded lazily)."""
 
@@ -223,6 +237,23 @@ class Engine:
     ) -> Iterator[Retrieved | Token | Answer]:
         """Like `stream`, with a Retrieved event first: the sources, as soon as they are known
         (before the model reads them), so a chat can show them while the answer is written."""
+        prepared = self.prepare(question, history, sources)
+        yield prepared.retrieved
+        yield from self.answer_events(prepared)
+
+    def prepare(
+        self,
+        question: str,
+        history: list[Turn] | None = None,
+        sources: Sequence[str | Path] | None = None,
+    ) -> Prepared:
+        """The part of an answer before the model writes: clean the question, rewrite a
+        follow-up (the one use of the model here), find the evidence, build the prompt.
+
+        `answer_events(prepared)` then writes the answer; the two together are
+        `stream_events`. A chat can prepare while the model is busy with someone else's
+        answer, and show the sources meanwhile, when there is no follow-up to rewrite.
+        """
         steps = self.steps
         timings = Timings()
         with recording(timings):
@@ -238,7 +269,44 @@ class Engine:
             evidence = self._fit(standalone, self._evidence(searched, scope))
             shown = [_source(n, ev) for n, ev in enumerate(evidence, start=1)]
             messages = build_messages(standalone, evidence, language)
-        yield Retrieved(asked, searched, shown)
+        return Prepared(
+            Retrieved(asked, searched, shown), standalone, language, evidence, messages, timings
+        )
+
+    def preview(
+        self,
+        question: str,
+        history: list[Turn] | None = None,
+        sources: Sequence[str | Path] | None = None,
+    ) -> Retrieved:
+        """The sources a question will most likely be answered from, found without the model.
+
+        A follow-up is searched together with the previous question (what a refused rewrite
+        falls back to), so a chat has something to show while the model rewrites it.
+        """
+        asked = self.clean_question(question)
+        self.store.require_documents()
+        scope = self.scope(sources)
+        searched = f"{history[-1][0]} {asked}" if history else asked
+        evidence = self._fit(searched, self._evidence(searched, scope))
+        return Retrieved(asked, searched, [_source(n, ev) for n, ev in enumerate(evidence, 1)])
+
+    def answer_events(self, prepared: Prepared) -> Iterator[Token | Answer]:
+        """Write the answer to a prepared question: Tokens as the model writes, then the
+        Answer (citations parsed and checked); no model call when the evidence cannot answer."""
+        steps = self.steps
+        timings = prepared.timings
+        asked, searched, shown = (
+            prepared.retrieved.question,
+            prepared.retrieved.searched,
+            prepared.retrieved.sources,
+        )
+        standalone, language, evidence, messages = (
+            prepared.standalone,
+            prepared.language,
+            prepared.evidence,
+            prepared.messages,
+        )
         signals: dict[str, float] = {}
         # No evidence: nothing an answer could cite, so the model is not asked. Evidence that
         # is near the question but does not answer it: a small model tends to answer from it

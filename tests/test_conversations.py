@@ -145,6 +145,41 @@ def test_an_unexpected_failure_mid_answer_is_shown_not_left_streaming(
     assert session.conversation is None and store.conversations("") == []  # nothing half-saved
 
 
+def test_looking_shows_the_passages_before_the_model_is_asked(
+    rag_settings: RagSettings, seeds: Path, store: ConversationStore
+) -> None:
+    index_paths([seeds], rag_settings.index, embedder=HashEmbedder())
+    llm = ScriptedLLM(["Piaggio Aerospace [1].", "When did Baykar buy Piaggio?", "In 2025 [1]."])
+    chat = Conversations(Engine(rag_settings, embedder=HashEmbedder(), llm=llm), store)
+    looked = list(chat.look("Baykar Piaggio overname", [], Session()))
+    messages, _, panel, pending = looked[-1]
+    assert llm.prompts == [] and pending.prepared is not None  # no model needed to look
+    assert "rag-sources-reading rag-sources-turn-0" in panel and "Piaggio" in panel
+    *_, (messages, session, final) = chat.answer(pending, messages, Session())
+    assert len(llm.prompts) == 1 and "rag-sources-final" in final
+    assert 'class="rag-answer rag-turn-0"' in messages[-1]["content"]
+
+    # A follow-up: a preview (previous question and this one) while the rewrite waits.
+    *_, (messages, _, panel, pending) = chat.look("And when?", messages, session)
+    assert len(llm.prompts) == 1 and pending.prepared is None
+    assert "rag-sources-turn-1" in panel
+    *_, (messages, session, final) = chat.answer(pending, messages, session)
+    assert "Baykar Piaggio overname" in llm.prompts[1][-1]["content"]  # rewritten
+    assert "rag-sources-turn-1" in final and len(session.answers) == 2
+
+
+def test_a_question_that_cannot_be_looked_up_is_answered_with_the_reason(
+    rag_settings: RagSettings, seeds: Path, store: ConversationStore
+) -> None:
+    index_paths([seeds], rag_settings.index, embedder=HashEmbedder())
+    llm = ScriptedLLM()
+    chat = Conversations(Engine(rag_settings, embedder=HashEmbedder(), llm=llm), store)
+    *_, (messages, _, _, pending) = chat.look("   ", [], Session())
+    assert pending.failed and "The question is empty" in messages[-1]["content"]
+    *_, (after, session, _) = chat.answer(pending, messages, Session())
+    assert after == messages and session.answers == [] and llm.prompts == []
+
+
 def test_reopening_fifty_turns_takes_well_under_a_second(store: ConversationStore) -> None:
     cid = store.create("", "q0")
     for i in range(50):

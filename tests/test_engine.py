@@ -95,6 +95,33 @@ def test_follow_up_is_rewritten_before_retrieval(engine: Engine, llm: ScriptedLL
     assert "Question: When did Baykar take over Piaggio Aerospace?" in llm.prompts[1][1]["content"]
 
 
+def test_a_first_question_is_prepared_without_the_model_and_answered_the_same(
+    engine: Engine, llm: ScriptedLLM
+) -> None:
+    prepared = engine.prepare("Baykar overname Italiaanse luchtvaartbedrijf Piaggio")
+    assert llm.prompts == []  # searching, evidence and prompt: no model call
+    assert prepared.retrieved.sources and "Piaggio" in prepared.retrieved.sources[0].text
+    llm.enqueue("Baykar acquired Piaggio Aerospace [1].", "Baykar acquired Piaggio Aerospace [1].")
+    events = list(engine.answer_events(prepared))
+    whole = engine.ask("Baykar overname Italiaanse luchtvaartbedrijf Piaggio")
+    answer = events[-1]
+    assert isinstance(answer, Answer) and answer.text == whole.text
+    assert answer.citations == whole.citations and llm.prompts[0] == llm.prompts[1]
+
+
+def test_a_follow_up_preview_searches_with_the_previous_question_without_the_model(
+    engine: Engine, llm: ScriptedLLM
+) -> None:
+    history = [("What did Baykar acquire in Italy?", "Piaggio Aerospace [1].")]
+    shown = engine.preview("And when was that?", history)
+    assert llm.prompts == []
+    assert shown.question == "And when was that?"
+    assert shown.searched == "What did Baykar acquire in Italy? And when was that?"
+    assert any("Piaggio" in s.text for s in shown.sources)
+    with pytest.raises(QuestionError):
+        engine.preview("   ", history)
+
+
 def test_no_history_means_no_rewrite_call(engine: Engine, llm: ScriptedLLM) -> None:
     llm.enqueue("Piaggio [1].")
     answer = engine.ask("Piaggio Aerospace")

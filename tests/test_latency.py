@@ -138,7 +138,8 @@ def test_readiness_is_escaped() -> None:
     assert "&lt;b&gt;" in render.readiness_markdown("", "<b>bad</b>")
 
 
-@pytest.mark.parametrize("delay", [0.05])
+# 2 s a request: long enough that three started together overlap on a busy machine too.
+@pytest.mark.parametrize("delay", [0.5])
 def test_the_fake_server_counts_overlapping_requests(delay: float) -> None:
     import openai
 

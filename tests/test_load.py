@@ -28,6 +28,10 @@ def test_sessions_asking_at_once_are_all_answered_and_told_their_place() -> None
     # One local model answers one question at a time: the others were shown their place.
     assert summary["shown_a_queue_place"] >= 1, rows
     assert all("sources_s" in r for r in rows)
+    # Looking does not wait for the model: whoever waited saw the passages meanwhile
+    # (a follow-up the preview searched with the previous question).
+    queued = [r for r in rows if r["queue"]]
+    assert all(r.get("sources_while_queued") for r in queued), queued
 
 
 def test_an_openai_compatible_backend_answers_sessions_in_parallel() -> None:

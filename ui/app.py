@@ -35,6 +35,7 @@ def build_app(settings: UISettings | None = None, watch: Sequence[str | Path] = 
 
     with gr.Blocks(title="Ask your documents", fill_width=True) as demo:
         session = gr.State(Session())
+        pending = gr.State(None)  # the question between looking and answering
         seen = gr.State(-1)  # the documents' generation this tab shows
         opened = gr.BrowserState(None, storage_key="rag-conversation")
         with gr.Row(elem_classes="rag-header"):
@@ -142,12 +143,32 @@ def build_app(settings: UISettings | None = None, watch: Sequence[str | Path] = 
                 gr.update(value=conversations.title(state, user)),
             )
 
+        # Looking (search, evidence: no model) runs at once, so the passages show while the
+        # answer waits; answers queue for one local LLM (Gradio shows the place in the queue
+        # on the chat, leaving the passages in view).
         gr.on(
             [box.submit, send.click],
+            conversations.look,
+            [box, chat, session, scope],
+            [chat, box, sources, pending],
+            concurrency_limit=4,
+            concurrency_id="look",
+            show_progress="hidden",
+        ).then(
+            conversations.answer,
+            [pending, chat, session, scope],
+            [chat, session, sources],
+            concurrency_limit=1 if llm_is_local else 4,
+            concurrency_id="llm",
+            show_progress_on=[chat],
+        ).then(saved, [session], [listing, opened, export, title])
+        # The same in one call for programs (gradio_client: api_name="/respond").
+        whole_answer = gr.Button(visible=False)
+        whole_answer.click(
             conversations.respond,
             [box, chat, session, scope],
             [chat, session, box, sources],
-            # One local LLM: answers queue for it (Gradio shows the place in the queue).
+            api_name="respond",
             concurrency_limit=1 if llm_is_local else 4,
             concurrency_id="llm",
         ).then(saved, [session], [listing, opened, export, title])

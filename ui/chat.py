@@ -18,7 +18,7 @@ from typing import Any
 
 import gradio as gr
 
-from rag import Answer, Engine, RagError, Retrieved, Token
+from rag import Answer, Engine, Prepared, RagError, Retrieved, Token
 from rag.guard import clean_text
 from ui import render
 from ui.conversations import ConversationNotFoundError, ConversationStore
@@ -50,6 +50,28 @@ def _user_message(text: str) -> dict[str, Any]:
     return {"role": "user", "content": escape(clean_text(text))}
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A question between `Conversations.look` (sources shown) and `.answer` (model writes)."""
+
+    message: str
+    asked: float  # when it was asked (kept with the saved turn)
+    prepared: Prepared | None = None  # None: a follow-up, which `answer` prepares (rewrite)
+    failed: bool = False  # `look` already showed why it cannot be answered
+
+
+def _failure_html(exc: Exception, message: str) -> str:
+    """What the chat shows when a question fails: our errors say what to do; anything else
+    (a bug, an unexpected failure) says so, never a reply left looking unfinished."""
+    if isinstance(exc, RagError):
+        return render.error_html(str(exc))
+    log.error("answering %r failed", message, exc_info=exc)
+    return render.error_html(
+        f"Answering failed ({type(exc).__name__}: {exc}). Ask again; if it keeps failing, "
+        "the server's log has the details."
+    )
+
+
 class Conversations:
     """The chat's side of conversations: answering into one, reopening, exporting."""
 
@@ -66,50 +88,91 @@ class Conversations:
         scope: list[str] | None = None,
         request: gr.Request | None = None,
     ) -> Iterator[tuple[Chat, Session, str, Any]]:
-        """Stream the answer into the chat; save the turn once it is complete."""
-        scope = list(scope or [])
-        asked = time.time()
+        """Stream the answer into the chat; save the turn once it is complete.
+
+        `look` then `answer`, as one generator (the chat runs them as two events, so that
+        looking does not wait in the model's queue).
+        """
+        looked: tuple[Chat, str, Any, Pending | None] = (chat, "", gr.skip(), None)
+        for looked in self.look(message, chat, session, scope):
+            yield looked[0], session, looked[1], looked[2]
+        for shown, kept, panel in self.answer(looked[3], looked[0], session, scope, request):
+            yield shown, kept, "", panel
+
+    def look(
+        self, message: str, chat: Chat, session: Session, scope: list[str] | None = None
+    ) -> Iterator[tuple[Chat, str, Any, Pending]]:
+        """Show the question, then the passages found for it; what `answer` goes on from.
+
+        Needs no model, so it need not wait for one: a first question is prepared whole
+        (its sources are the answer's); a follow-up, whose rewrite needs the model, gets a
+        preview searched with the previous question, replaced once the rewrite is searched.
+        """
+        pending = Pending(message, time.time())
         chat = [
             *chat,
             _user_message(message),
             {"role": "assistant", "content": render.streaming_html("")},
         ]
-        yield chat, session, "", gr.skip()
+        yield chat, "", gr.skip(), pending
+        turn = len(session.answers)
+        scope = list(scope or [])
+        try:
+            if session.answers:
+                shown = self.engine.preview(message, session.history(), scope).sources
+            else:
+                pending = replace(pending, prepared=self.engine.prepare(message, [], scope))
+                shown = pending.prepared.retrieved.sources  # type: ignore[union-attr]
+        except Exception as exc:
+            chat[-1] = {"role": "assistant", "content": _failure_html(exc, message)}
+            yield chat, "", gr.skip(), replace(pending, failed=True)
+            return
+        yield chat, "", render.retrieved_html(shown, turn), pending
+
+    def answer(
+        self,
+        pending: Pending | None,
+        chat: Chat,
+        session: Session,
+        scope: list[str] | None = None,
+        request: gr.Request | None = None,
+    ) -> Iterator[tuple[Chat, Session, Any]]:
+        """Stream the model's answer to what `look` prepared; save the turn once complete."""
+        if pending is None or pending.failed:
+            yield chat, session, gr.skip()
+            return
+        scope = list(scope or [])
+        chat = list(chat)
         turn = len(session.answers)
         try:
             partial = ""
             answer: Answer | None = None
-            for event in self.engine.stream_events(message, session.history(), scope):
+            if pending.prepared is not None:
+                events: Iterator[Any] = self.engine.answer_events(pending.prepared)
+            else:
+                events = self.engine.stream_events(pending.message, session.history(), scope)
+            for event in events:
                 if isinstance(event, Retrieved):  # sources first, while the model reads them
-                    yield chat, session, "", render.retrieved_html(event.sources, turn)
+                    yield chat, session, render.retrieved_html(event.sources, turn)
                 elif isinstance(event, Token):
                     partial += event.text
                     chat[-1] = {"role": "assistant", "content": render.streaming_html(partial)}
-                    yield chat, session, "", gr.skip()
+                    yield chat, session, gr.skip()
                 else:
                     answer = event
-        except RagError as exc:
-            chat[-1] = {"role": "assistant", "content": render.error_html(str(exc))}
-            yield chat, session, "", gr.skip()
-            return
-        except Exception as exc:  # a bug or an unexpected failure: say so, never a stuck reply
-            log.exception("answering %r failed", message)
-            said = (
-                f"Answering failed ({type(exc).__name__}: {exc}). Ask again; if it keeps "
-                "failing, the server's log has the details."
-            )
-            chat[-1] = {"role": "assistant", "content": render.error_html(said)}
-            yield chat, session, "", gr.skip()
+        except Exception as exc:
+            chat[-1] = {"role": "assistant", "content": _failure_html(exc, pending.message)}
+            yield chat, session, gr.skip()
             return
         assert answer is not None
         html = render.answer_html(answer, len(session.answers), scope)
         try:
-            session = self._save(session, answer, scope, asked, user_of(request))
+            session = self._save(session, answer, scope, pending.asked, user_of(request))
         except sqlite3.Error as exc:  # the answer still shows; only keeping it failed
             html += render.error_html(f"This answer could not be saved ({exc}).")
             session = replace(session, answers=[*session.answers, answer])
         chat[-1] = {"role": "assistant", "content": html}
-        yield chat, session, "", render.sources_html(answer, turn)
+        yield chat, session, render.sources_html(answer, turn)
 
     def _save(
         self, session: Session, answer: Answer, scope: list[str], asked: float, user: str
