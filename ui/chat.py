@@ -121,8 +121,9 @@ class Conversations:
             if session.answers:
                 shown = self.engine.preview(message, session.history(), scope).sources
             else:
-                pending = replace(pending, prepared=self.engine.prepare(message, [], scope))
-                shown = pending.prepared.retrieved.sources  # type: ignore[union-attr]
+                prepared = self.engine.prepare(message, [], scope)
+                pending = replace(pending, prepared=prepared)
+                shown = prepared.retrieved.sources
         except Exception as exc:
             chat[-1] = {"role": "assistant", "content": _failure_html(exc, message)}
             yield chat, "", gr.skip(), replace(pending, failed=True)
