@@ -258,9 +258,7 @@ class Engine:
         timings = Timings()
         with recording(timings):
             with stage("clean"):
-                asked = self.clean_question(question)
-                self.store.require_documents()
-                scope = self.scope(sources)
+                asked, scope = self._begin(question, sources)
             with stage("condense"):
                 condensed = steps.condense(asked, history or [], self.llm)
             standalone, searched = condensed.question, condensed.search
@@ -273,6 +271,14 @@ class Engine:
             Retrieved(asked, searched, shown), standalone, language, evidence, messages, timings
         )
 
+    def _begin(
+        self, question: str, sources: Sequence[str | Path] | None
+    ) -> tuple[str, list[str] | None]:
+        """The cleaned question and the documents it is limited to (refusing an empty store)."""
+        asked = self.clean_question(question)
+        self.store.require_documents()
+        return asked, self.scope(sources)
+
     def preview(
         self,
         question: str,
@@ -284,9 +290,7 @@ class Engine:
         A follow-up is searched together with the previous question (what a refused rewrite
         falls back to), so a chat has something to show while the model rewrites it.
         """
-        asked = self.clean_question(question)
-        self.store.require_documents()
-        scope = self.scope(sources)
+        asked, scope = self._begin(question, sources)
         searched = f"{history[-1][0]} {asked}" if history else asked
         evidence = self._fit(searched, self._evidence(searched, scope))
         return Retrieved(asked, searched, [_source(n, ev) for n, ev in enumerate(evidence, 1)])
@@ -294,19 +298,10 @@ class Engine:
     def answer_events(self, prepared: Prepared) -> Iterator[Token | Answer]:
         """Write the answer to a prepared question: Tokens as the model writes, then the
         Answer (citations parsed and checked); no model call when the evidence cannot answer."""
-        steps = self.steps
-        timings = prepared.timings
-        asked, searched, shown = (
-            prepared.retrieved.question,
-            prepared.retrieved.searched,
-            prepared.retrieved.sources,
-        )
-        standalone, language, evidence, messages = (
-            prepared.standalone,
-            prepared.language,
-            prepared.evidence,
-            prepared.messages,
-        )
+        steps, timings, found = self.steps, prepared.timings, prepared.retrieved
+        asked, searched, shown = found.question, found.searched, found.sources
+        standalone, language = prepared.standalone, prepared.language
+        evidence, messages = prepared.evidence, prepared.messages
         signals: dict[str, float] = {}
         # No evidence: nothing an answer could cite, so the model is not asked. Evidence that
         # is near the question but does not answer it: a small model tends to answer from it
