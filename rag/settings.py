@@ -48,6 +48,13 @@ class RagSettings(LayerSettings):
         description="Share of a passage's best-sentence similarity when re-ranking; 0 turns "
         "sentence re-ranking off.",
     )
+    crosslingual_bonus: float = Field(
+        default=0.02,
+        description="Added to the similarity of passages in another language than the "
+        "question's, in units of cosine: multilingual embedders score a passage in the "
+        "question's own language higher, which buries the answer in a mixed-language corpus. "
+        "0 turns it off.",
+    )
     rerank_passages: int = Field(
         default=10, description="Top passages re-ranked by their best sentence."
     )

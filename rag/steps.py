@@ -113,6 +113,7 @@ def default_steps(
                 keyword_weight=settings.keyword_weight,
                 sentence_weight=settings.sentence_weight,
                 rerank=settings.rerank_passages,
+                crosslingual=settings.crosslingual_bonus,
             ),
         ),
         screen=screen_hits,

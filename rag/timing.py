@@ -30,6 +30,7 @@ STAGES = (
     "embed",
     "search",
     "keywords",
+    "languages",
     "rerank",
     "screen",
     "select",

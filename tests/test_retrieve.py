@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 from types import SimpleNamespace
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import pytest
@@ -200,3 +200,54 @@ def test_cross_lingual_evidence_is_held_to_a_lower_similarity_than_same_language
         )
         assert signals["crosslingual"] == float(question.startswith("Which"))
     assert verdicts == {"Welk ": False, "Which": True}
+
+
+def _chunk(cid: str, text: str) -> Chunk:
+    return Chunk(cid, text, f"/docs/{cid}.txt", cid, None, 0, len(text), "h")
+
+
+class _FixedStore:
+    """A store whose dense search returns fixed scores (no embedding involved)."""
+
+    def __init__(self, hits: list[Hit]) -> None:
+        self.hits = hits
+
+    def search(self, vector: np.ndarray, k: int, sources: object = None) -> list[Hit]:
+        return self.hits[:k]
+
+
+@pytest.mark.parametrize("bonus, first", [(0.0, "de"), (0.04, "en")])
+def test_passages_in_another_language_get_the_embedders_same_language_lead_back(
+    bonus: float, first: str
+) -> None:
+    from rag.retrieve import HybridRetriever, RetrievalWeights
+
+    german = _chunk("de", "Die Quellenliste wird von APT gelesen, um Pakete herunterzuladen.")
+    english = _chunk("en", "Git now builds with GNU make 4.4, which changed how the build is run.")
+    # A German question: e5 scores German text about something else a little higher.
+    store = _FixedStore([Hit(german, 0.84), Hit(english, 0.82)])
+    retriever = HybridRetriever(
+        cast(Any, store),
+        SentenceScorer(HashEmbedder()),
+        RetrievalWeights(
+            candidates=10, keyword_weight=0.0, sentence_weight=0.0, rerank=0, crosslingual=bonus
+        ),
+    )
+    hits = retriever("An welche GNU-make-Version wurde das Build-Verfahren angepasst?", 2)
+    assert hits[0].chunk.id == first
+    assert [h.score for h in hits if h.chunk.id == "en"] == [0.82]  # Hit.score stays the cosine
+
+
+def test_the_language_bonus_moves_nothing_when_question_and_passages_share_a_language() -> None:
+    from rag.retrieve import HybridRetriever, RetrievalWeights
+
+    a = _chunk("a", "Die Quellenliste wird von APT gelesen, um Pakete herunterzuladen.")
+    b = _chunk("b", "Die Datei sources.list nennt die Archive, aus denen APT Pakete holt.")
+    store = _FixedStore([Hit(a, 0.84), Hit(b, 0.83)])
+    retriever = HybridRetriever(
+        cast(Any, store),
+        SentenceScorer(HashEmbedder()),
+        RetrievalWeights(10, 0.0, 0.0, 0, crosslingual=0.04),
+    )
+    hits = retriever("Welche Datei nennt die Archive, aus denen APT Pakete holt?", 2)
+    assert [h.chunk.id for h in hits] == ["a", "b"]
