@@ -4,9 +4,9 @@ An answer meets the rules in this order:
 
 1. **Before it is written** (`answerable`): with an LLM that reports token probabilities and a
    calibrated (embedder, LLM) pair, the score
-   `best evidence similarity + crosslingual (when question and evidence are in different
-   languages) + refusal x -ln P(the reply opens with "I don't know")` must reach the pair's
-   floor.
+   `best evidence similarity + crosslingual (when the question and that best evidence are in
+   different languages) + refusal x -ln P(the reply opens with "I don't know")` must reach the
+   pair's floor.
    The cross-lingual term is there because one embedding model scores a question against a
    passage in another language lower than against one in its own (multilingual-e5: answering
    evidence ~0.84 for English questions over Dutch XQuAD, ~0.90 over English real documents),
@@ -130,6 +130,12 @@ def answerable(
 
 
 def crosses_languages(question: str, evidence: Sequence[Evidence]) -> bool:
-    """Whether the question and the evidence sentences are in different languages."""
-    shown = " ".join(s.text for ev in evidence for s in ev.sentences)
+    """Whether the question and the evidence the best similarity came from differ in language.
+
+    The offset corrects that similarity, so it follows that passage's sentences: in a corpus
+    of several languages, the other evidence may be in the question's language while the
+    answer is not (and joined, its language decides the detection).
+    """
+    best = max(evidence, key=lambda ev: ev.score)
+    shown = " ".join(s.text for s in best.sentences) or best.hit.chunk.text
     return language_code(question) != language_code(shown)

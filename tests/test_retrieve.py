@@ -14,7 +14,14 @@ from index import Hit, IndexSettings, index_paths, open_store
 from index.chunk import Chunk
 from index.keyword import KeywordIndex, SyncedKeywordIndex, analyze
 from rag import Engine, RagSettings
-from rag.abstain import EVIDENCE_FLOORS, PACKAGED_LLM, USER_RULE, answerable, calibration
+from rag.abstain import (
+    EVIDENCE_FLOORS,
+    PACKAGED_LLM,
+    USER_RULE,
+    answerable,
+    calibration,
+    crosses_languages,
+)
 from rag.evidence import Evidence, SentenceScorer, select_evidence
 from rag.llm import Message
 from rag.prompt import CANNOT_ANSWER_PHRASE
@@ -200,6 +207,29 @@ def test_cross_lingual_evidence_is_held_to_a_lower_similarity_than_same_language
         )
         assert signals["crosslingual"] == float(question.startswith("Which"))
     assert verdicts == {"Welk ": False, "Which": True}
+
+
+def test_the_language_offset_follows_the_evidence_the_best_similarity_came_from() -> None:
+    """A German question answered by an English passage, other evidence German: it crosses."""
+    english = SimpleNamespace(
+        text="Being in group dip allows you to use tools such as pppd, pon, and poff to make "
+        "dialup connections to other systems."
+    )
+    german = SimpleNamespace(
+        text="Dies ist ein neues Format, das von APT selbst seit Version 1.1 unterstützt wird, "
+        "und die Dateien in diesem Format haben die Endung .sources, wie es in der "
+        "Handbuchseite für die Quellenliste beschrieben und erklärt wird."
+    )
+    evidence = cast(
+        "list[Evidence]",
+        [
+            SimpleNamespace(score=0.86, hit=SimpleNamespace(score=0.8), sentences=[english]),
+            SimpleNamespace(score=0.81, hit=SimpleNamespace(score=0.8), sentences=[german]),
+        ],
+    )
+    question = "In welcher Gruppe muss ich sein, um mit pppd Einwahlverbindungen aufzubauen?"
+    assert crosses_languages(question, evidence)
+    assert not crosses_languages(question, evidence[::-1][:1])
 
 
 def _chunk(cid: str, text: str) -> Chunk:
