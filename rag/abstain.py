@@ -34,7 +34,7 @@ from index.embed import canonical_model_name
 from index.settings import DEFAULT_EMBED_MODEL
 from rag.citations import is_abstention
 from rag.evidence import Evidence
-from rag.language import language_code
+from rag.language import language_code, passage_language
 
 __all__ = [
     "CALIBRATIONS",
@@ -130,12 +130,12 @@ def answerable(
 
 
 def crosses_languages(question: str, evidence: Sequence[Evidence]) -> bool:
-    """Whether the question and the evidence the best similarity came from differ in language.
+    """Whether the question and the passage the best similarity came from differ in language.
 
-    The offset corrects that similarity, so it follows that passage's sentences: in a corpus
-    of several languages, the other evidence may be in the question's language while the
-    answer is not (and joined, its language decides the detection).
+    The offset corrects that similarity, so it follows that passage: in a corpus of several
+    languages the other evidence may be in the question's language while the answer is not
+    (joined, their language decided). The whole passage is read, not its chosen sentences,
+    and its names left out: one Dutch sentence listing English team names reads as English.
     """
     best = max(evidence, key=lambda ev: ev.score)
-    shown = " ".join(s.text for s in best.sentences) or best.hit.chunk.text
-    return language_code(question) != language_code(shown)
+    return language_code(question) != passage_language(best.hit.chunk.text)

@@ -68,6 +68,14 @@ def language_code(text: str) -> str | None:
     return language.iso_code_639_1.name.lower() if language is not None else None
 
 
+def passage_language(text: str) -> str | None:
+    """The language a passage is written in, read from its prose: names, numbers and code
+    left out when enough words remain (a Dutch sentence listing English team names, or a
+    manual page full of options, is then not taken for English)."""
+    words = _prose_words(text)
+    return language_code(" ".join(words) if len(words) >= 5 else text)
+
+
 def reply_language(reply: str) -> str | None:
     """The language of a reply, its citation markers left out."""
     return language_code(MARKER.sub(" ", reply))

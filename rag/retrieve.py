@@ -26,7 +26,7 @@ import numpy as np
 from index import Hit, Store
 from index.keyword import SyncedKeywordIndex
 from rag.evidence import SentenceScorer
-from rag.language import language_code
+from rag.language import language_code, passage_language
 from rag.timing import stage
 
 
@@ -96,7 +96,7 @@ class HybridRetriever:
         with stage("languages"):
             for cid, h in hits.items():
                 if cid not in self._languages:
-                    self._languages[cid] = language_code(h.chunk.text)
+                    self._languages[cid] = passage_language(h.chunk.text)
         return {
             cid: self.weights.crosslingual
             for cid in hits

@@ -23,6 +23,7 @@ from rag.abstain import (
     crosses_languages,
 )
 from rag.evidence import Evidence, SentenceScorer, select_evidence
+from rag.language import passage_language
 from rag.llm import Message
 from rag.prompt import CANNOT_ANSWER_PHRASE
 from tests.fakes import HashEmbedder, ScriptedLLM
@@ -189,7 +190,13 @@ def test_cross_lingual_evidence_is_held_to_a_lower_similarity_than_same_language
     )
     evidence = cast(
         "list[Evidence]",
-        [SimpleNamespace(score=similarity, hit=SimpleNamespace(score=0.8), sentences=[sentence])],
+        [
+            SimpleNamespace(
+                score=similarity,
+                hit=SimpleNamespace(score=0.8, chunk=sentence),
+                sentences=[sentence],
+            )
+        ],
     )
     verdicts = {}
     for question in (
@@ -223,13 +230,24 @@ def test_the_language_offset_follows_the_evidence_the_best_similarity_came_from(
     evidence = cast(
         "list[Evidence]",
         [
-            SimpleNamespace(score=0.86, hit=SimpleNamespace(score=0.8), sentences=[english]),
-            SimpleNamespace(score=0.81, hit=SimpleNamespace(score=0.8), sentences=[german]),
+            SimpleNamespace(score=0.86, hit=SimpleNamespace(chunk=english), sentences=[english]),
+            SimpleNamespace(score=0.81, hit=SimpleNamespace(chunk=german), sentences=[german]),
         ],
     )
     question = "In welcher Gruppe muss ich sein, um mit pppd Einwahlverbindungen aufzubauen?"
     assert crosses_languages(question, evidence)
     assert not crosses_languages(question, evidence[::-1][:1])
+
+
+def test_a_passage_is_read_in_its_own_language_past_the_names_it_lists() -> None:
+    dutch = (
+        "Tot de professionele sportteams in Zuid-Californië behoren teams uit de NFL (Los "
+        "Angeles Rams, San Diego Chargers); NBA (Los Angeles Lakers, Los Angeles Clippers); MLB "
+        "(Los Angeles Dodgers, Los Angeles Angels of Anaheim, San Diego Padres); NHL (Los "
+        "Angeles Kings, Anaheim Ducks); en MLS (LA Galaxy)."
+    )
+    assert passage_language(dutch) == "nl"
+    assert passage_language("Being in group dip allows you to use pppd.") == "en"  # few words
 
 
 def _chunk(cid: str, text: str) -> Chunk:
