@@ -33,6 +33,7 @@ TRANSLATE = (
     "Write that answer in {language}, keeping names, numbers, commands and the source "
     "numbers as they are."
 )
+NOT_IN_LANGUAGE = " {words} is not {language}: translate it."
 
 # The same for every question, so an LLM that keeps its evaluated prompt (llama.cpp) reads
 # it once; what changes per question (sources, question, language) comes after it.

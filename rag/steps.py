@@ -23,9 +23,9 @@ from rag.condense import Condensed, Turn, condense
 from rag.evidence import Evidence, SentenceScorer, select_evidence
 from rag.grounding import ground
 from rag.guard import screen_hits
-from rag.language import confident_language, is_in_language, language_name
+from rag.language import confident_language, foreign_words, is_in_language, language_name
 from rag.llm import LLM, Message
-from rag.prompt import CANNOT_ANSWER_PHRASE, TRANSLATE, WRITE_OUT
+from rag.prompt import CANNOT_ANSWER_PHRASE, NOT_IN_LANGUAGE, TRANSLATE, WRITE_OUT
 from rag.retrieve import HybridRetriever, RetrievalWeights
 from rag.settings import RagSettings
 from rag.types import Answer, Citation, Source
@@ -210,7 +210,13 @@ def _follow_up(question: str, reply: str, language: str) -> str | None:
         return None
     expected = confident_language(question)
     if expected and not is_in_language(reply, expected):
-        return TRANSLATE.format(language=language_name(expected))
+        # Named, the words left in the sources' language get translated; asked only to
+        # "write that answer in English", the model returns "the Italian luchtvaartbedrijf".
+        name = language_name(expected)
+        words = ", ".join(f'"{w}"' for w in foreign_words(reply, expected)[:3])
+        return TRANSLATE.format(language=name) + (
+            NOT_IN_LANGUAGE.format(words=words, language=name) if words else ""
+        )
     return None
 
 

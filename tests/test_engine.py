@@ -230,6 +230,19 @@ def test_a_reply_in_another_language_than_the_question_is_asked_again(
     assert len(llm.prompts) == 3
 
 
+def test_a_word_left_in_the_sources_language_is_named_when_the_translation_is_asked(
+    engine: Engine, llm: ScriptedLLM
+) -> None:
+    llm.enqueue(
+        "Baykar acquired the luchtvaartbedrijf Piaggio Aerospace [1].",
+        "Baykar acquired the aviation company Piaggio Aerospace [1].",
+    )
+    answer = engine.ask("What did Baykar acquire in Italy?")
+    assert '"luchtvaartbedrijf" is not English' in llm.prompts[1][-1]["content"]
+    # The draft: what the model wrote last, before citations and grounding were checked.
+    assert "aviation company" in answer.draft and "luchtvaartbedrijf" not in answer.draft
+
+
 def test_a_bare_marker_then_a_reply_in_the_wrong_language_is_asked_for_a_translation(
     engine: Engine, llm: ScriptedLLM
 ) -> None:
