@@ -26,6 +26,7 @@ from rag.evidence import Evidence, SentenceScorer, select_evidence
 from rag.language import passage_language
 from rag.llm import Message
 from rag.prompt import CANNOT_ANSWER_PHRASE
+from rag.retrieve import HybridRetriever, RetrievalWeights
 from tests.fakes import HashEmbedder, ScriptedLLM
 
 
@@ -264,38 +265,33 @@ class _FixedStore:
         return self.hits[:k]
 
 
-@pytest.mark.parametrize("bonus, first", [(0.0, "de"), (0.04, "en")])
-def test_passages_in_another_language_get_the_embedders_same_language_lead_back(
-    bonus: float, first: str
-) -> None:
-    from rag.retrieve import HybridRetriever, RetrievalWeights
-
-    german = _chunk("de", "Die Quellenliste wird von APT gelesen, um Pakete herunterzuladen.")
-    english = _chunk("en", "Git now builds with GNU make 4.4, which changed how the build is run.")
-    # A German question: e5 scores German text about something else a little higher.
-    store = _FixedStore([Hit(german, 0.84), Hit(english, 0.82)])
-    retriever = HybridRetriever(
-        cast(Any, store),
+def _dense_only(hits: list[Hit], bonus: float) -> HybridRetriever:
+    """A retriever over fixed dense scores, with only the cross-language bonus on top."""
+    return HybridRetriever(
+        cast(Any, _FixedStore(hits)),
         SentenceScorer(HashEmbedder()),
         RetrievalWeights(
             candidates=10, keyword_weight=0.0, sentence_weight=0.0, rerank=0, crosslingual=bonus
         ),
     )
+
+
+@pytest.mark.parametrize("bonus, first", [(0.0, "de"), (0.04, "en")])
+def test_passages_in_another_language_get_the_embedders_same_language_lead_back(
+    bonus: float, first: str
+) -> None:
+    german = _chunk("de", "Die Quellenliste wird von APT gelesen, um Pakete herunterzuladen.")
+    english = _chunk("en", "Git now builds with GNU make 4.4, which changed how the build is run.")
+    # A German question: e5 scores German text about something else a little higher.
+    retriever = _dense_only([Hit(german, 0.84), Hit(english, 0.82)], bonus)
     hits = retriever("An welche GNU-make-Version wurde das Build-Verfahren angepasst?", 2)
     assert hits[0].chunk.id == first
     assert [h.score for h in hits if h.chunk.id == "en"] == [0.82]  # Hit.score stays the cosine
 
 
 def test_the_language_bonus_moves_nothing_when_question_and_passages_share_a_language() -> None:
-    from rag.retrieve import HybridRetriever, RetrievalWeights
-
     a = _chunk("a", "Die Quellenliste wird von APT gelesen, um Pakete herunterzuladen.")
     b = _chunk("b", "Die Datei sources.list nennt die Archive, aus denen APT Pakete holt.")
-    store = _FixedStore([Hit(a, 0.84), Hit(b, 0.83)])
-    retriever = HybridRetriever(
-        cast(Any, store),
-        SentenceScorer(HashEmbedder()),
-        RetrievalWeights(10, 0.0, 0.0, 0, crosslingual=0.04),
-    )
+    retriever = _dense_only([Hit(a, 0.84), Hit(b, 0.83)], 0.04)
     hits = retriever("Welche Datei nennt die Archive, aus denen APT Pakete holt?", 2)
     assert [h.chunk.id for h in hits] == ["a", "b"]
