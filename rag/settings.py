@@ -58,8 +58,13 @@ class RagSettings(LayerSettings):
     rerank_passages: int = Field(
         default=10, description="Top passages re-ranked by their best sentence."
     )
-    evidence_passages: int = Field(default=4, description="Passages the evidence comes from.")
-    evidence_sentences: int = Field(default=5, description="Sentences given to the LLM at most.")
+    evidence_passages: int = Field(default=3, description="Passages the evidence comes from.")
+    evidence_sentences: int = Field(default=7, description="Sentences given to the LLM at most.")
+    evidence_margin: float = Field(
+        default=0.08,
+        description="A sentence reaches the LLM only when its similarity to the question is "
+        "within this much of the best sentence's.",
+    )
     min_evidence_score: float | None = Field(
         default=None,
         description="Abstain without asking the LLM to answer when no evidence sentence is at "
@@ -94,7 +99,7 @@ class RagSettings(LayerSettings):
             raise ValueError(f"must be -1 (all layers) or more. Currently, it is {value}")
         return value
 
-    @field_validator("keyword_weight", "sentence_weight")
+    @field_validator("keyword_weight", "sentence_weight", "evidence_margin")
     @classmethod
     def _weight(cls, value: float) -> float:
         if not 0 <= value <= 1:

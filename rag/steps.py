@@ -117,7 +117,12 @@ def default_steps(
             ),
         ),
         screen=screen_hits,
-        select=EvidenceSelector(scorer, settings.evidence_passages, settings.evidence_sentences),
+        select=EvidenceSelector(
+            scorer,
+            settings.evidence_passages,
+            settings.evidence_sentences,
+            settings.evidence_margin,
+        ),
         decide=Answerability(settings, embedder.name),
         generate=generate,
         finish=finish,
@@ -127,14 +132,19 @@ def default_steps(
 class EvidenceSelector:
     """select_evidence with the engine's sentence scorer and limits."""
 
-    def __init__(self, scorer: SentenceScorer, passages: int, sentences: int) -> None:
+    def __init__(
+        self, scorer: SentenceScorer, passages: int, sentences: int, margin: float = 0.06
+    ) -> None:
         self.scorer = scorer
         self.passages = passages
         self.sentences = sentences
+        self.margin = margin
 
     def __call__(self, question: str, hits: list[Hit]) -> list[Evidence]:
         vector = self.scorer.query_vector(question)
-        return select_evidence(vector, hits, self.scorer, self.passages, self.sentences)
+        return select_evidence(
+            vector, hits, self.scorer, self.passages, self.sentences, self.margin
+        )
 
 
 class Answerability:

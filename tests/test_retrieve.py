@@ -9,6 +9,7 @@ from typing import Any, cast
 
 import numpy as np
 import pytest
+from pydantic import ValidationError
 
 from index import Hit, IndexSettings, index_paths, open_store
 from index.chunk import Chunk
@@ -27,6 +28,7 @@ from rag.language import passage_language
 from rag.llm import Message
 from rag.prompt import CANNOT_ANSWER_PHRASE
 from rag.retrieve import HybridRetriever, RetrievalWeights
+from rag.steps import EvidenceSelector
 from tests.fakes import HashEmbedder, ScriptedLLM
 
 
@@ -164,6 +166,32 @@ def test_evidence_brings_the_sentence_after_the_best_one_in_the_top_passage(
         "Manning is the oldest quarterback ever to play in the final game.",
         "The previous record was held by John Elway.",
     ]
+
+
+def test_the_evidence_margin_setting_decides_how_far_below_the_best_a_sentence_may_score(
+    embedder: HashEmbedder,
+) -> None:
+    text = (
+        "The oldest quarterback ever to play in the final game was Manning. "
+        "Denver won the final game in February. "
+        "Tickets were sold out."
+    )
+    hit = Hit(Chunk("c1", text, "a.txt", "a", None, 0, len(text), "h"), 0.9)
+    question = "oldest quarterback ever to play in the final game"
+    scorer = SentenceScorer(embedder)
+
+    def chosen(margin: float) -> list[str]:
+        select = EvidenceSelector(scorer, passages=3, sentences=3, margin=margin)
+        return [s.text for ev in select(question, [hit]) for s in ev.sentences]
+
+    # margin 0: only the best sentence (and the one after it) is kept; margin 1: all three.
+    assert chosen(0.0) == [
+        "The oldest quarterback ever to play in the final game was Manning.",
+        "Denver won the final game in February.",
+    ]
+    assert len(chosen(1.0)) == 3
+    with pytest.raises(ValidationError):
+        RagSettings(evidence_margin=1.5)
 
 
 def test_sentence_cache_keeps_what_was_just_used_and_never_loses_a_requested_vector(
