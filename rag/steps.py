@@ -133,7 +133,7 @@ class EvidenceSelector:
     """select_evidence with the engine's sentence scorer and limits."""
 
     def __init__(
-        self, scorer: SentenceScorer, passages: int, sentences: int, margin: float = 0.06
+        self, scorer: SentenceScorer, passages: int, sentences: int, margin: float
     ) -> None:
         self.scorer = scorer
         self.passages = passages
