@@ -6,8 +6,9 @@ numbers are the part of an answer that survives translation, so each answer sent
 names and numbers (those not already in the question) must be found in the passages that
 sentence cites: every number, and at least half of the names (names are translated now and
 then: "Italy" / "Italië"). A sentence that fails with its own citation but holds with another
-source given to the model is re-cited to that source; a sentence no source supports is
-dropped, and an answer left with nothing is no answer.
+source given to the model is re-cited to that source; a sentence no source supports, or one
+that says nothing (a marker where the answer should be, the question said back), is dropped,
+and an answer left with nothing is no answer.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.citations import MARKER
+from rag.citations import MARKER, is_bare_marker
 
 _TOKEN = re.compile(r"[^\W_][\w'’-]*", re.UNICODE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -169,6 +170,35 @@ def asks_for_number(question: str) -> bool:
     return bool(_ASKS_NUMBER.search(question))
 
 
+# Words an answer may add to the question's own without saying anything: articles, forms of
+# "to be" and the pronouns a reply swaps for the asker's ("Which group must I be in?" /
+# "You must be in the group"). Not yes/no/not: those are an answer.
+_FILLER = frozenset(
+    {"the", "a", "an", "is", "are", "was", "were", "be", "it", "its", "this", "that", "there"}
+    | {"i", "you", "me", "my", "your", "we", "our"}
+    | {"de", "het", "een", "er", "zijn", "waren", "ik", "je", "jij", "u", "mij", "mijn", "jouw"}
+    | {"uw", "wij", "ons", "onze"}
+    | {"der", "die", "das", "den", "dem", "des", "ein", "eine", "einen", "einem", "einer", "es"}
+    | {"ist", "sind", "war", "ich", "du", "sie", "mich", "mir", "mein", "meine", "dein"}
+    | {"deine", "ihr", "ihre", "wir", "uns", "unser"}
+)
+# A question offering a choice ("LZMA or LZMA2?") is answered with its own words.
+_CHOICE = re.compile(r"\b(?:or|oder|ou)\b", re.IGNORECASE)
+
+
+def restates_question(answer: str, question: str) -> bool:
+    """True for a reply that only repeats the question ("Which C standard must the compiler
+    support?" / "The compiler must support to build man-db [1]."): every word of it is the
+    question's or a filler, so it says nothing the asker did not already write."""
+    if _CHOICE.search(question):
+        return False
+    words = [w.lower() for w in _TOKEN.findall(MARKER.sub(" ", answer))]
+    if len(words) < 3:
+        return False
+    asked = {w.lower() for w in _TOKEN.findall(question)}
+    return all(w in _FILLER or _stem_match(w, asked) for w in words)
+
+
 def ground(answer: str, question: str, sources: dict[int, str]) -> str | None:
     """The answer with every sentence supported by what it cites, or None when none is.
 
@@ -177,6 +207,8 @@ def ground(answer: str, question: str, sources: dict[int, str]) -> str | None:
     """
     kept, asserted, supported = [], 0, 0
     for claim in split_claims(answer):
+        if is_bare_marker(claim.text) or restates_question(claim.text, question):
+            continue  # says nothing: "The default version is [1].", the question said back
         facts = _facts(claim.text, question)
         if not facts.numbers and not facts.names:
             kept.append(claim.text)

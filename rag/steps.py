@@ -21,7 +21,7 @@ from rag import abstain
 from rag import citations as cite
 from rag.condense import Condensed, Turn, condense
 from rag.evidence import Evidence, SentenceScorer, select_evidence
-from rag.grounding import ground
+from rag.grounding import ground, restates_question
 from rag.guard import screen_hits
 from rag.language import confident_language, foreign_words, is_in_language, language_name
 from rag.llm import LLM, Message
@@ -185,10 +185,10 @@ def generate(
     llm: LLM, messages: list[Message], question: str, language: str, max_tokens: int
 ) -> Iterator[str | Draft]:
     """The model's reply, asked again when it has no answer in it ("[2]", "The maximum is
-    [1].") or is in the sources' language instead of the asker's: the small model does both
-    now and then, and writes the answer out (or translates it) when told. A written-out
-    answer may still be in the wrong language, so it can then be asked for a translation;
-    each kind of re-ask is made once at most.
+    [1].", the question said back as a statement) or is in the sources' language instead of
+    the asker's: the small model does each now and then, and writes the answer out (or
+    translates it) when told. A written-out answer may still be in the wrong language, so it
+    can then be asked for a translation; each kind of re-ask is made once at most.
     """
     pieces: list[str] = []
     for piece in llm.stream(messages, max_tokens):
@@ -214,7 +214,7 @@ def generate(
 
 def _follow_up(question: str, reply: str, language: str) -> str | None:
     """What to ask the model after `reply`, when it did not answer in full; else None."""
-    if cite.is_bare_marker(reply):
+    if cite.is_bare_marker(reply) or restates_question(reply, question):
         return WRITE_OUT.format(language=language)
     if abstain.is_abstention(reply):
         return None

@@ -54,6 +54,32 @@ def test_bare_marker_replies_are_recognised() -> None:
     assert not is_bare_marker("The maximum is 100, as stated in [1].")
 
 
+def test_a_reply_that_only_says_the_question_back_is_recognised() -> None:
+    from rag.grounding import restates_question
+
+    q = "Welke C-standaard moet de compiler ondersteunen om man-db te bouwen?"
+    assert restates_question("De compiler moet ondersteunen om man-db te bouwen [1].", q)
+    assert restates_question(
+        "You must be in the group [1].", "Which group must I be in to edit /usr/local?"
+    )
+    assert not restates_question("De compiler moet C99 ondersteunen [1].", q)
+    # New words, however few, are an answer: a number, a name, a yes.
+    assert not restates_question("The default delta is 0.5 [1].", "What is the default delta?")
+    assert not restates_question("Piaggio Aerospace [1].", "What did Baykar acquire in Italy?")
+    assert not restates_question("Yes, there is a limit [1].", "Is there a limit?")
+    # A choice is answered with the question's own words.
+    assert not restates_question("xz uses LZMA2 [1].", "Does xz use LZMA or LZMA2?")
+
+
+def test_grounding_drops_sentences_that_say_nothing() -> None:
+    sources = {1: "The default format is 2.0; the old format is 0.939000."}
+    q = "What is the default archive format of dpkg-deb?"
+    kept = ground("The default archive format of dpkg-deb is [1]. It is 2.0 [1].", q, sources)
+    assert kept == "It is 2.0 [1]."
+    assert ground("The default archive format of dpkg-deb is [1].", q, sources) is None
+    assert ground("The default archive format of dpkg-deb [1].", q, sources) is None
+
+
 def test_markers_opening_a_reply_move_to_its_first_sentence() -> None:
     from rag.citations import markers_last
 

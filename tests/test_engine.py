@@ -138,6 +138,23 @@ def test_a_bare_marker_reply_is_asked_to_write_the_answer(engine: Engine, llm: S
     assert len(llm.prompts) == 2 and llm.prompts[1][-2] == {"role": "assistant", "content": "[1]"}
 
 
+def test_a_reply_that_says_the_question_back_is_asked_to_write_the_answer(
+    engine: Engine, llm: ScriptedLLM
+) -> None:
+    llm.enqueue("It is the Piaggio Aerospace overname, Baykar [1].", "Baykar bought Piaggio [1].")
+    answer = engine.ask("Piaggio Aerospace overname Baykar")
+    assert answer.text == "Baykar bought Piaggio [1]."
+    assert len(llm.prompts) == 2
+
+
+def test_a_reply_still_without_its_answer_after_the_re_ask_is_withdrawn(
+    engine: Engine, llm: ScriptedLLM
+) -> None:
+    llm.enqueue("It is the Piaggio Aerospace overname, Baykar [1].", "The Baykar overname is [1].")
+    answer = engine.ask("Piaggio Aerospace overname Baykar")
+    assert answer.abstained and not answer.citations and "[" not in answer.text
+
+
 def test_warm_embeds_sentences_so_the_first_question_does_not(
     engine: Engine, llm: ScriptedLLM, embedder: HashEmbedder
 ) -> None:
