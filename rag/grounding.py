@@ -188,15 +188,33 @@ _CHOICE = re.compile(r"\b(?:or|oder|ou)\b", re.IGNORECASE)
 
 def restates_question(answer: str, question: str) -> bool:
     """True for a reply that only repeats the question ("Which C standard must the compiler
-    support?" / "The compiler must support to build man-db [1]."): every word of it is the
-    question's or a filler, so it says nothing the asker did not already write."""
+    support?" / "The compiler must support to build man-db [1]."): each of its words is one
+    of the question's, used no more often, or a filler, so it says nothing the asker did not
+    already write. "What rainforest covers the Amazon basin?" / "The Amazon rainforest covers
+    the Amazon basin." uses "Amazon" twice: that is an answer."""
     if _CHOICE.search(question):
         return False
     words = [w.lower() for w in _TOKEN.findall(MARKER.sub(" ", answer))]
     if len(words) < 3:
         return False
-    asked = {w.lower() for w in _TOKEN.findall(question)}
-    return all(w in _FILLER or _stem_match(w, asked) for w in words)
+    unused = [w.lower() for w in _TOKEN.findall(question)]
+    for word in words:
+        if word in _FILLER:
+            continue
+        match = next((i for i, asked in enumerate(unused) if _inflected(word, asked)), None)
+        if match is None:
+            return False
+        del unused[match]
+    return True
+
+
+def _inflected(word: str, asked: str) -> bool:
+    """The same word, or one with a short ending added or dropped (suggest / suggests);
+    not a compound built on it (Amazon / Amazoneregenwoud)."""
+    if word == asked:
+        return True
+    short, long = sorted((word, asked), key=len)
+    return len(short) >= 4 and long.startswith(short) and len(long) - len(short) <= 2
 
 
 def ground(answer: str, question: str, sources: dict[int, str]) -> str | None:

@@ -67,6 +67,11 @@ def test_a_reply_that_only_says_the_question_back_is_recognised() -> None:
     assert not restates_question("The default delta is 0.5 [1].", "What is the default delta?")
     assert not restates_question("Piaggio Aerospace [1].", "What did Baykar acquire in Italy?")
     assert not restates_question("Yes, there is a limit [1].", "Is there a limit?")
+    # An answer made of the question's words: "Amazon" twice, or a compound of one.
+    q = "What rainforest covers the majority of the Amazon basin?"
+    assert not restates_question("The Amazon rainforest covers the Amazon basin [1].", q)
+    q = "What is the Dutch word for the Amazon rainforest?"
+    assert not restates_question("The Dutch word for it is Amazoneregenwoud [1].", q)
     # A choice is answered with the question's own words.
     assert not restates_question("xz uses LZMA2 [1].", "Does xz use LZMA or LZMA2?")
 
