@@ -34,14 +34,15 @@ def is_bare_marker(answer: str) -> bool:
     """True for a reply that cites a source but does not say the answer.
 
     Only markers ("[2]"), or a sentence whose last word before a marker leaves it unfinished
-    ("The highest weight is [1].").
+    ("The highest weight is [1]."). A symbol standing on its own is a word here: "… 0-9, _,
+    -, and . [2]" ends on the answer ".".
     """
     if not MARKER.search(answer):
         return False
     if not re.search(r"\w", MARKER.sub("", answer)):
         return True
     for match in MARKER.finditer(answer):
-        before = re.findall(r"[\w']+|[:]", answer[: match.start()])
+        before = re.findall(r"[\w']+|[:]|(?<!\S)[^\w\s:]+(?!\S)", answer[: match.start()])
         if before and (before[-1].lower() in _DANGLING or before[-1] == ":"):
             return True
     return False

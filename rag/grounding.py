@@ -7,8 +7,7 @@ names and numbers (those not already in the question) must be found in the passa
 sentence cites: every number, and at least half of the names (names are translated now and
 then: "Italy" / "Italië"). A sentence that fails with its own citation but holds with another
 source given to the model is re-cited to that source; a sentence no source supports, or one
-that says nothing (a marker where the answer should be, the question said back), is dropped,
-and an answer left with nothing is no answer.
+that only says the question back, is dropped, and an answer left with nothing is no answer.
 """
 
 from __future__ import annotations
@@ -17,7 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.citations import MARKER, is_bare_marker
+from rag.citations import MARKER
 
 _TOKEN = re.compile(r"[^\W_][\w'’-]*", re.UNICODE)
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
@@ -194,10 +193,10 @@ def restates_question(answer: str, question: str) -> bool:
     the Amazon basin." uses "Amazon" twice: that is an answer."""
     if _CHOICE.search(question):
         return False
-    words = [w.lower() for w in _TOKEN.findall(MARKER.sub(" ", answer))]
+    words = _written_words(MARKER.sub(" ", answer))
     if len(words) < 3:
         return False
-    unused = [w.lower() for w in _TOKEN.findall(question)]
+    unused = _written_words(question)
     for word in words:
         if word in _FILLER:
             continue
@@ -208,13 +207,23 @@ def restates_question(answer: str, question: str) -> bool:
     return True
 
 
+# Words as written, with the dots and dashes that make ".sources", "-n" or "tomli-w" a name of
+# their own rather than the question's "source" or "Tomli".
+_WRITTEN = re.compile(r"[.-]*[^\W_][\w'’.+/-]*")
+
+
+def _written_words(text: str) -> list[str]:
+    return [w.rstrip(".-'’").lower() for w in _WRITTEN.findall(text)]
+
+
 def _inflected(word: str, asked: str) -> bool:
-    """The same word, or one with a short ending added or dropped (suggest / suggests);
-    not a compound built on it (Amazon / Amazoneregenwoud)."""
+    """The same word, or one with a short ending of letters added or dropped (suggest /
+    suggests); not a compound built on it (Amazon / Amazoneregenwoud, Tomli / tomli-w)."""
     if word == asked:
         return True
     short, long = sorted((word, asked), key=len)
-    return len(short) >= 4 and long.startswith(short) and len(long) - len(short) <= 2
+    ending = long[len(short) :]
+    return len(short) >= 4 and long.startswith(short) and len(ending) <= 2 and ending.isalpha()
 
 
 def ground(answer: str, question: str, sources: dict[int, str]) -> str | None:
@@ -225,8 +234,8 @@ def ground(answer: str, question: str, sources: dict[int, str]) -> str | None:
     """
     kept, asserted, supported = [], 0, 0
     for claim in split_claims(answer):
-        if is_bare_marker(claim.text) or restates_question(claim.text, question):
-            continue  # says nothing: "The default version is [1].", the question said back
+        if restates_question(claim.text, question):
+            continue  # says nothing the asker did not write
         facts = _facts(claim.text, question)
         if not facts.numbers and not facts.names:
             kept.append(claim.text)

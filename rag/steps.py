@@ -233,11 +233,12 @@ def _follow_up(question: str, reply: str, language: str) -> str | None:
 def finish(draft: str, question: str, sources: list[Source]) -> Answer:
     """Turn the model's reply into an Answer with only citations that point at real sources.
 
-    An abstention, or a reply whose names and numbers the cited sources do not hold
-    (rag/grounding.py), is returned with `abstained` set and no text of its own.
+    An abstention, a reply still without its answer after the re-ask ("The maximum is [1]."),
+    or one whose names and numbers the cited sources do not hold (rag/grounding.py), is
+    returned with `abstained` set and no text of its own.
     """
     raw = cite.markers_last(draft.strip())
-    if not sources or not raw or abstain.is_abstention(raw):
+    if not sources or not raw or abstain.is_abstention(raw) or cite.is_bare_marker(raw):
         return Answer("", [], True, question, question, sources)
     grounded = ground(raw, question, {s.n: s.text for s in sources})
     if grounded is None:
