@@ -111,10 +111,10 @@ def test_the_status_says_what_the_warm_up_is_doing(engine: Engine, tmp_path) -> 
     engine.warm = slow_warm  # type: ignore[method-assign]
     app.warm_later()
     deadline = time.monotonic() + 60  # the language detector loads in ~5 s
-    while not any("embedding" in s for s in seen) and time.monotonic() < deadline:
+    while not any("warming up: embedding" in s for s in seen) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert any("warming up: loading the language model" in s for s in seen)
-    assert any("warming up: loading the search indexes" in s for s in seen)
+    assert any("warming up: loading the search indexes" in s for s in seen), (seen, app.warm_error, app.warming)
     assert "ready" not in app.status()
     gate.set()
     while app.warming and time.monotonic() < deadline:
