@@ -16,6 +16,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from index.keyword import analyze
 from rag.citations import MARKER
 
 _TOKEN = re.compile(r"[^\W_][\w'’-]*", re.UNICODE)
@@ -226,33 +227,40 @@ def _inflected(word: str, asked: str) -> bool:
     return len(short) >= 4 and long.startswith(short) and len(ending) <= 2 and ending.isalpha()
 
 
-def ground(answer: str, question: str, sources: dict[int, str]) -> str | None:
+def ground(
+    answer: str,
+    question: str,
+    sources: dict[int, str],
+    shown: dict[int, str] | None = None,
+) -> str | None:
     """The answer with every sentence supported by what it cites, or None when none is.
 
-    `sources` maps each source number given to the model to its passage text. Citations of
-    numbers that are not sources are left for `citations.renumber` to drop.
+    `sources` maps each source number given to the model to its passage text; `shown`, to the
+    sentences of it the model read (the passage itself when not given). Citations of numbers
+    that are not sources are left for `citations.renumber` to drop.
     """
+    shown = shown or sources
     kept, asserted, supported = [], 0, 0
     for claim in split_claims(answer):
         if restates_question(claim.text, question):
             continue  # says nothing the asker did not write
         facts = _facts(claim.text, question)
-        if not facts.numbers and not facts.names:
-            kept.append(claim.text)
-            continue
-        asserted += 1
         cited = [n for n in claim.cites if n in sources]
-        if cited and facts.held_by(" ".join(sources[n] for n in cited)):
-            kept.append(claim.text)
+        if facts.numbers or facts.names:
+            asserted += 1
+            holders = [n for n, text in sources.items() if facts.held_by(text)]
+            if not (cited and facts.held_by(" ".join(sources[n] for n in cited))):
+                if not holders:
+                    continue  # no source says this: the model's own knowledge, or a misreading
+                cited = holders[:1]
             supported += 1
-            continue
-        other = next((n for n, text in sources.items() if facts.held_by(text)), None)
-        if other is None:
-            continue  # no source says this: the model's own knowledge, or a misreading
-        supported += 1
-        body = re.sub(r"\s+([.!?])", r"\1", MARKER.sub("", claim.text)).rstrip()
-        stop = body.rstrip(".!?")
-        kept.append(f"{stop.rstrip()} [{other}]{body[len(stop) :]}")
+        else:
+            holders = list(sources)
+        if cited:
+            best = _supporting(claim.text, question, cited, holders, shown)
+            kept.append(claim.text if best == list(claim.cites) else _cite(claim.text, best))
+        else:
+            kept.append(claim.text)
     if asserted and not supported:
         return None  # what is left (if anything) asserts nothing the sources hold
     if asks_for_number(question) and not any(_numbers(MARKER.sub(" ", k)) for k in kept):
@@ -260,6 +268,49 @@ def ground(answer: str, question: str, sources: dict[int, str]) -> str | None:
     if not any(re.search(r"\w", MARKER.sub("", k)) for k in kept):
         return None
     return " ".join(kept)
+
+
+def _supporting(
+    claim: str, question: str, cited: list[int], candidates: list[int], shown: dict[int, str]
+) -> list[int]:
+    """The sources a claim should cite: of the sources that hold its facts (`candidates`),
+    the one whose shown sentences hold more of the claim's own words than any it cites
+    ("Squid runs as user proxy [3]" read from source 1, the only one saying "proxy"); else
+    the cited ones, less those holding none of those words while another cited one does.
+
+    The small model often writes the right fact with the number of a neighbouring source,
+    and a name or number is no guide when it is lower-case ("pmount") or common ("2").
+    """
+    words = _own_words(claim, question)
+    if not words:
+        return cited
+    support = {n: _overlap(words, shown.get(n, "")) for n in {*cited, *candidates}}
+    top = max(support[n] for n in cited)
+    best = max(candidates, key=lambda n: support[n], default=None)
+    if best is not None and support[best] > top:
+        return [best]
+    return [n for n in cited if support[n] > 0] if top > 0 else cited
+
+
+def _own_words(claim: str, question: str) -> list[str]:
+    """The claim's words that are neither the question's nor stop words."""
+    asked = set(analyze(question))
+    return list(
+        dict.fromkeys(w for w in analyze(MARKER.sub(" ", claim)) if not _stem_match(w, asked))
+    )
+
+
+def _overlap(words: list[str], text: str) -> int:
+    vocabulary = set(analyze(text))
+    return sum(_stem_match(w, vocabulary) for w in words)
+
+
+def _cite(claim: str, numbers: list[int]) -> str:
+    """The claim with its markers replaced by `numbers`, before its full stop."""
+    body = re.sub(r"\s+([.!?])", r"\1", MARKER.sub("", claim)).rstrip()
+    stop = body.rstrip(".!?")
+    markers = "".join(f"[{n}]" for n in numbers)
+    return f"{stop.rstrip()} {markers}{body[len(stop) :]}"
 
 
 def is_grounded(answer: str, question: str, sources: Sequence[str]) -> bool:

@@ -240,7 +240,9 @@ def finish(draft: str, question: str, sources: list[Source]) -> Answer:
     raw = cite.markers_last(draft.strip())
     if not sources or not raw or abstain.is_abstention(raw) or cite.is_bare_marker(raw):
         return Answer("", [], True, question, question, sources)
-    grounded = ground(raw, question, {s.n: s.text for s in sources})
+    grounded = ground(
+        raw, question, {s.n: s.text for s in sources}, {s.n: " ".join(s.evidence) for s in sources}
+    )
     if grounded is None:
         return Answer("", [], True, question, question, sources)
     by_n = {s.n: s for s in sources}

@@ -146,3 +146,39 @@ def test_a_marker_after_the_full_stop_moves_with_its_sentence_when_re_cited() ->
     assert ground("Baykar acquired Piaggio Aerospace. [2]", question, sources) == (
         "Baykar acquired Piaggio Aerospace [2]."
     )
+
+
+def test_a_sentence_is_cited_to_the_source_that_says_it() -> None:
+    # The small model writes the right fact with a neighbouring source's number; a lower-case
+    # name ("proxy", "pmount") is no name to ground, so the sentence's own words decide.
+    sources = {
+        1: "For example, group proxy is used by pdnsd, and squid runs as user proxy.",
+        2: "Since pmount (the original implementor of group plugdev) always mounts nodev.",
+        3: "deb http://deb.debian.org/debian bookworm main contrib",
+    }
+    assert ground("Squid runs as user proxy. [3]", "Which user does squid run as?", sources) == (
+        "Squid runs as user proxy [1]."
+    )
+    q = "Which program originally implemented the plugdev group?"
+    assert ground("It was originally implemented by pmount [1].", q, sources) == (
+        "It was originally implemented by pmount [2]."
+    )
+    # Cited right: left alone; of two cited, the one holding none of its words goes.
+    assert ground("Squid runs as user proxy [1].", "Which user?", sources) == (
+        "Squid runs as user proxy [1]."
+    )
+    assert ground("Squid runs as user proxy [1][3].", "Which user?", sources) == (
+        "Squid runs as user proxy [1]."
+    )
+
+
+def test_a_moved_citation_still_needs_the_sentence_facts() -> None:
+    # Source 2 shares more words, but only source 1 holds the number: the citation stays.
+    sources = {
+        1: "bzip2 returns 2 to indicate a corrupt compressed file.",
+        2: "Which exit code means a corrupt compressed file? See the list of exit codes.",
+    }
+    q = "What does the program return then?"
+    assert ground("Exit code 2 means a corrupt compressed file [1].", q, sources) == (
+        "Exit code 2 means a corrupt compressed file [1]."
+    )
