@@ -125,6 +125,15 @@ def test_ndcg_uses_graded_relevance() -> None:
     assert metrics.recall_at(["a", "x"], {"a": 1, "b": 1}, 5) == 0.5
 
 
+def test_an_answer_is_found_across_a_line_break() -> None:
+    # PDF text breaks lines mid-sentence: the cited passage "2 to\nindicate" holds "2 to indicate".
+    passage = "Return values: 0 for a normal exit, 2 to\nindicate a corrupt compressed file."
+    assert metrics.contains_answer(passage, ["2 to indicate"])
+    assert not metrics.contains_answer(passage, ["3 to indicate", " "])
+    assert metrics.is_right("It returns  2 to indicate it [1].", ["2 TO indicate"], ["it"])
+    assert not metrics.is_right("It returns 2 [1].", ["2"], ["indicate"])
+
+
 def test_cli_eval_reports_bad_input_in_one_line(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
