@@ -114,7 +114,11 @@ def test_the_status_says_what_the_warm_up_is_doing(engine: Engine, tmp_path) -> 
     while not any("warming up: embedding" in s for s in seen) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert any("warming up: loading the language model" in s for s in seen)
-    assert any("warming up: loading the search indexes" in s for s in seen), (seen, app.warm_error, app.warming)
+    assert any("warming up: loading the search indexes" in s for s in seen), (
+        seen,
+        app.warm_error,
+        app.warming,
+    )
     assert "ready" not in app.status()
     gate.set()
     while app.warming and time.monotonic() < deadline:
