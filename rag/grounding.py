@@ -108,6 +108,16 @@ def _numbers(text: str) -> set[str]:
     return found | set(re.findall(r"\d+", text)) | spelled
 
 
+# A number as an answer states it: not the digit ending a name ("LZMA2", "SSE2", "bzip2"),
+# but a version written "v3" or "GPLv3" is one.
+_STATED = re.compile(r"(?:(?<![^\W\d_])|(?<=v))\d+(?:[.,]\d+)*", re.IGNORECASE)
+
+
+def _stated_numbers(text: str) -> set[str]:
+    spelled = {_NUMBER_WORDS[w] for w in re.findall(r"\w+", text.lower()) if w in _NUMBER_WORDS}
+    return set(_STATED.findall(text)) | spelled
+
+
 def _names(text: str) -> list[str]:
     """Capitalised words that do not open a sentence, lower-cased."""
     out = []
@@ -263,7 +273,7 @@ def ground(
             kept.append(claim.text)
     if asserted and not supported:
         return None  # what is left (if anything) asserts nothing the sources hold
-    if asks_for_number(question) and not any(_numbers(MARKER.sub(" ", k)) for k in kept):
+    if asks_for_number(question) and not any(_stated_numbers(MARKER.sub(" ", k)) for k in kept):
         return None  # asked for a number, version or date; none was given
     if not any(re.search(r"\w", MARKER.sub("", k)) for k in kept):
         return None

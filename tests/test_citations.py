@@ -130,6 +130,14 @@ def test_a_question_for_a_number_needs_a_number_in_the_answer() -> None:
     assert ground("It paid 300 million [1].", "How much did Baykar pay?", sources) is not None
     assert ground("Drie jaar [2].", "Hoe lang duurde het?", sources) is not None
     assert ground("Baykar bought it [1].", "Who bought Piaggio Aerospace?", sources) is not None
+    # The digit ending a name is no answer to "what size"; a number or "v3" is.
+    xz = {1: "The default settings use a block size bigger than the LZMA2 dictionary, 8 MiB."}
+    size = "What dictionary size does xz use?"
+    assert ground("A block size bigger than the LZMA2 dictionary [1].", size, xz) is None
+    assert ground("The LZMA2 dictionary is 8 MiB [1].", size, xz) is not None
+    gpl = {1: "Gnulib is GPLv3, and SSE2 code is fast."}
+    assert ground("It is GPLv3 [1].", "Which GPL version applies?", gpl) is not None
+    assert ground("It uses SSE2 code [1].", "Which GCC version is fast?", gpl) is None
 
 
 def test_a_marker_after_the_full_stop_moves_with_its_sentence_when_re_cited() -> None:
