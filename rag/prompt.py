@@ -60,6 +60,17 @@ def format_sources(evidence: list[Evidence]) -> str:
     return "\n".join(lines)
 
 
+# Asked "why", the small model gives one short sentence that names half the reason, or a
+# reason of its own; asked for the source's words, it gives the source's reason whole
+# (realdocs dev why-questions: 3 -> 6 of 12, docs/EVAL.md).
+_WHY = re.compile(r"\b(?:why|waarom|warum|wieso|weshalb|pourquoi|perché|por qué)\b", re.IGNORECASE)
+REASON = " Give the reason as the source states it, in its own words."
+
+
 def build_messages(question: str, evidence: list[Evidence], language: str) -> list[Message]:
-    user = f"Sources:\n{format_sources(evidence)}\n\nQuestion: {question}\nAnswer in {language}."
+    reason = REASON if _WHY.search(question) else ""
+    user = (
+        f"Sources:\n{format_sources(evidence)}\n\nQuestion: {question}\n"
+        f"Answer in {language}.{reason}"
+    )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]

@@ -279,3 +279,13 @@ def test_a_bare_marker_then_a_reply_in_the_wrong_language_is_asked_for_a_transla
     llm.enqueue("[1]", "[1]")
     engine.ask("Welk Italiaans luchtvaartbedrijf nam Baykar over?")
     assert len(llm.prompts) == 5
+
+
+def test_a_why_question_asks_for_the_source_reason(engine: Engine, llm: ScriptedLLM) -> None:
+    llm.enqueue("Because it wanted Piaggio Aerospace [1].", "Piaggio Aerospace [1].")
+    engine.ask("Why did Baykar buy Piaggio Aerospace?")
+    engine.ask("What did Baykar buy, Piaggio Aerospace?")
+    why, what = (prompt[-1]["content"] for prompt in llm.prompts)
+    assert "Give the reason as the source states it" in why
+    assert why.index("Answer in") < why.index("Give the reason")
+    assert "reason" not in what
