@@ -23,6 +23,7 @@ from index import (
     remove_documents,
 )
 from index.watch import Sync, watch_paths
+from rag.abstain import crosses_languages
 from rag.condense import Turn, rewrite_messages
 from rag.errors import QuestionError
 from rag.evidence import Evidence, SentenceScorer
@@ -30,7 +31,7 @@ from rag.guard import clean_text
 from rag.language import question_language
 from rag.llm import LLM, Message, load_llm
 from rag.llm.base import Prefills
-from rag.prompt import build_messages, no_answer_text
+from rag.prompt import asks_why, build_messages, no_answer_text
 from rag.settings import RagSettings
 from rag.steps import Draft, Steps, default_steps
 from rag.timing import Timings, recording, stage
@@ -266,7 +267,9 @@ class Engine:
                 language = question_language(asked)
             evidence = self._fit(standalone, self._evidence(searched, scope))
             shown = [_source(n, ev) for n, ev in enumerate(evidence, start=1)]
-            messages = build_messages(standalone, evidence, language)
+            explain = asks_why(standalone) and bool(evidence)
+            explain = explain and not crosses_languages(standalone, evidence)
+            messages = build_messages(standalone, evidence, language, explain=explain)
         return Prepared(
             Retrieved(asked, searched, shown), standalone, language, evidence, messages, timings
         )

@@ -62,15 +62,23 @@ def format_sources(evidence: list[Evidence]) -> str:
 
 # Asked "why", the small model gives one short sentence that names half the reason, or a
 # reason of its own; asked for the source's words, it gives the source's reason whole
-# (realdocs dev why-questions: 3 -> 6 of 12, docs/EVAL.md).
+# (realdocs dev why-questions: 3 -> 6 of 12, docs/EVAL.md). Only when the sources are in the
+# question's language: over a Dutch source, "its own words" are Dutch words in an English reply.
 _WHY = re.compile(r"\b(?:why|waarom|warum|wieso|weshalb|pourquoi|perché|por qué)\b", re.IGNORECASE)
 REASON = " Give the reason as the source states it, in its own words."
 
 
-def build_messages(question: str, evidence: list[Evidence], language: str) -> list[Message]:
-    reason = REASON if _WHY.search(question) else ""
+def asks_why(question: str) -> bool:
+    return bool(_WHY.search(question))
+
+
+def build_messages(
+    question: str, evidence: list[Evidence], language: str, *, explain: bool = False
+) -> list[Message]:
+    """The prompt; `explain`: ask for the source's reason in its words (a why-question over
+    sources in its own language)."""
     user = (
         f"Sources:\n{format_sources(evidence)}\n\nQuestion: {question}\n"
-        f"Answer in {language}.{reason}"
+        f"Answer in {language}.{REASON if explain else ''}"
     )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]

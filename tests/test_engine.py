@@ -281,11 +281,22 @@ def test_a_bare_marker_then_a_reply_in_the_wrong_language_is_asked_for_a_transla
     assert len(llm.prompts) == 5
 
 
-def test_a_why_question_asks_for_the_source_reason(engine: Engine, llm: ScriptedLLM) -> None:
-    llm.enqueue("Because it wanted Piaggio Aerospace [1].", "Piaggio Aerospace [1].")
-    engine.ask("Why did Baykar buy Piaggio Aerospace?")
-    engine.ask("What did Baykar buy, Piaggio Aerospace?")
-    why, what = (prompt[-1]["content"] for prompt in llm.prompts)
+def test_a_why_question_asks_for_the_source_reason_in_its_own_language(
+    engine: Engine, llm: ScriptedLLM, seeds: Path, tmp_path: Path
+) -> None:
+    english = tmp_path / "notes.txt"
+    english.write_text(
+        "Squid runs as user proxy. The proxy user owns the cache, so a compromised cache "
+        "cannot rewrite the system files. Web content should not be owned by www-data."
+    )
+    engine.add([english])
+    llm.enqueue(*["It keeps the cache apart [1]."] * 3)
+    engine.ask("Why does squid run as the proxy user?", sources=[english])
+    engine.ask("Which user does squid run as?", sources=[english])
+    # Over the Dutch article, the source's own words would be Dutch words in an English reply.
+    engine.ask("Why did Baykar buy Piaggio Aerospace?", sources=[seeds])
+    why, what, across = (prompt[-1]["content"] for prompt in llm.prompts)
     assert "Give the reason as the source states it" in why
     assert why.index("Answer in") < why.index("Give the reason")
     assert "reason" not in what
+    assert "Piaggio" in across and "reason" not in across
