@@ -8,6 +8,9 @@ sentence cites: every number, and at least half of the names (names are translat
 then: "Italy" / "Italië"). A sentence that fails with its own citation but holds with another
 source given to the model is re-cited to that source; a sentence no source supports, or one
 that only says the question back, is dropped, and an answer left with nothing is no answer.
+When the question names a thing by an identifier ("ffi_closure", "bzip2 1.0.8") and some
+passage names it too, a fact must come from such a passage: a number from a passage about
+something else is a misreading, not the answer.
 """
 
 from __future__ import annotations
@@ -250,6 +253,7 @@ def ground(
     that are not sources are left for `citations.renumber` to drop.
     """
     shown = shown or sources
+    about = _about(question, sources)
     kept, asserted, supported = [], 0, 0
     for claim in split_claims(answer):
         if restates_question(claim.text, question):
@@ -258,7 +262,8 @@ def ground(
         cited = [n for n in claim.cites if n in sources]
         if facts.numbers or facts.names:
             asserted += 1
-            holders = [n for n, text in sources.items() if facts.held_by(text)]
+            cited = [n for n in cited if n in about]
+            holders = [n for n, text in sources.items() if n in about and facts.held_by(text)]
             if not (cited and facts.held_by(" ".join(sources[n] for n in cited))):
                 if not holders:
                     continue  # no source says this: the model's own knowledge, or a misreading
@@ -278,6 +283,39 @@ def ground(
     if not any(re.search(r"\w", MARKER.sub("", k)) for k in kept):
         return None
     return " ".join(kept)
+
+
+# A word of a question that names one thing: letters with digits or an underscore
+# ("ffi_closure", "x86-64", "bzip2") or a version with two dots ("1.0.8").
+_TERM = re.compile(r"\w+(?:[.-]\w+)*")
+_VERSION = re.compile(r"\d+\.\d+\.\d+")
+
+
+def _terms(text: str) -> set[str]:
+    """Every word of `text` as written, and its parts between dashes, lower-cased."""
+    out = set()
+    for word in _TERM.findall(text.lower()):
+        out.add(word)
+        out.update(word.split("-"))
+    return out
+
+
+def _identifiers(question: str) -> set[str]:
+    return {
+        t
+        for t in _terms(question)
+        if (re.search(r"[^\W\d_]", t) and re.search(r"[\d_]", t)) or _VERSION.fullmatch(t)
+    }
+
+
+def _about(question: str, sources: dict[int, str]) -> set[int]:
+    """The sources a fact of the answer may come from: when the question names a thing by an
+    identifier ("Wie groß ist ein ffi_closure-Objekt?") and some source names it too, only
+    those; a number in a passage about something else ("…the limit is 16 exabytes", zlib)
+    is not the answer. Every source when none names it."""
+    names = _identifiers(question)
+    naming = {n for n, text in sources.items() if names & _terms(text)}
+    return naming or set(sources)
 
 
 def _supporting(
