@@ -168,9 +168,11 @@ def _facts(claim: str, question: str) -> _Facts:
 
 # Questions whose answer is a quantity, a version or a date ("How much did it cost?", "Since
 # which version…?", "Hoeveel…?", "Wie groß…?"): a reply to one without any number ("a
-# significant amount", "Rich works with Jupyter") has not answered it.
+# significant amount", "Rich works with Jupyter") has not answered it. "What about GCC
+# versions older than that?" asks about versions, not for one.
 _ASKS_NUMBER = re.compile(
-    r"\b(?:how (?:much|many|long|large|big|old|fast|often|far)|(?:which|what)\s+(?:\w+\s+){0,2}"
+    r"\b(?:how (?:much|many|long|large|big|old|fast|often|far)|(?:which|what)\s+(?!about\b)"
+    r"(?:\w+\s+){0,2}"
     r"(?:version|year|date|port|size|percentage|number|uid|gid)s?\b|hoeveel|hoe (?:lang|groot|"
     r"oud|snel|vaak|ver)|(?:welke|welk)\s+(?:\w+\s+){0,2}(?:versie|jaar|datum|poort)|wie "
     r"(?:viele?|lange?|groß|alt|schnell|oft|weit)|(?:welche|welches|welcher|welchem)\s+"

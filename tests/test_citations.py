@@ -160,6 +160,9 @@ def test_a_question_for_a_number_needs_a_number_in_the_answer() -> None:
     gpl = {1: "Gnulib is GPLv3, and SSE2 code is fast."}
     assert ground("It is GPLv3 [1].", "Which GPL version applies?", gpl) is not None
     assert ground("It uses SSE2 code [1].", "Which GCC version is fast?", gpl) is None
+    # Asking about versions is not asking for one.
+    older = "And what about GCC versions older than that?"
+    assert ground("Older GCC versions produce slow SSE2 code [1].", older, gpl) is not None
 
 
 def test_a_marker_after_the_full_stop_moves_with_its_sentence_when_re_cited() -> None:
