@@ -103,12 +103,16 @@ _NUMBER_WORDS = {
 }  # fmt: skip
 
 
+def _spelled(text: str) -> set[str]:
+    """The small numbers a text spells out, as digits ("zehn" is "10")."""
+    return {_NUMBER_WORDS[w] for w in re.findall(r"\w+", text.lower()) if w in _NUMBER_WORDS}
+
+
 def _numbers(text: str) -> set[str]:
     """Numbers with their separators removed ("1,117" and "1.117" are one number), and the
     small numbers a text spells out ("zehn" is 10)."""
     found = {re.sub(r"[.,]", "", n) for n in _NUMBER.findall(text)}
-    spelled = {_NUMBER_WORDS[w] for w in re.findall(r"\w+", text.lower()) if w in _NUMBER_WORDS}
-    return found | set(re.findall(r"\d+", text)) | spelled
+    return found | set(re.findall(r"\d+", text)) | _spelled(text)
 
 
 # A number as an answer states it: not the digit ending a name ("LZMA2", "SSE2", "bzip2"),
@@ -117,8 +121,7 @@ _STATED = re.compile(r"(?:(?<![^\W\d_])|(?<=v))\d+(?:[.,]\d+)*", re.IGNORECASE)
 
 
 def _stated_numbers(text: str) -> set[str]:
-    spelled = {_NUMBER_WORDS[w] for w in re.findall(r"\w+", text.lower()) if w in _NUMBER_WORDS}
-    return set(_STATED.findall(text)) | spelled
+    return set(_STATED.findall(text)) | _spelled(text)
 
 
 def _names(text: str) -> list[str]:
@@ -289,14 +292,13 @@ def ground(
 
 # A word of a question that names one thing: letters with digits or an underscore
 # ("ffi_closure", "x86-64", "bzip2") or a version with two dots ("1.0.8").
-_TERM = re.compile(r"\w+(?:[.-]\w+)*")
 _VERSION = re.compile(r"\d+\.\d+\.\d+")
 
 
 def _terms(text: str) -> set[str]:
-    """Every word of `text` as written, and its parts between dashes, lower-cased."""
+    """Every word of `text` as written (`_written_words`), and its parts between dashes."""
     out = set()
-    for word in _TERM.findall(text.lower()):
+    for word in _written_words(text):
         out.add(word)
         out.update(word.split("-"))
     return out
