@@ -72,7 +72,13 @@ async def _ask(page: Any, question: str, turn: int, timeout_s: float) -> dict[st
     await page.fill("#rag-question textarea", question)
     start = time.monotonic()
     await page.click("#rag-ask")
-    row: dict[str, Any] = {"question": question, "turn": turn, "queue": [], "error": None}
+    row: dict[str, Any] = {
+        "question": question,
+        "turn": turn,
+        "queue": [],
+        "error": None,
+        "trace": [],
+    }
     sources = f"#rag-sources .rag-sources-turn-{turn}"
     while time.monotonic() - start < timeout_s:
         now = time.monotonic() - start
@@ -100,6 +106,9 @@ async def _ask(page: Any, question: str, turn: int, timeout_s: float) -> dict[st
             row["queue"].append(queued.group(0))
         if queued and state["sources"]:
             row["sources_while_queued"] = True  # the passages in view while it waits its turn
+        seen = [queued.group(0) if queued else None, state["sources"], state["last"] is not None]
+        if not row["trace"] or row["trace"][-1][1:] != seen:
+            row["trace"].append([round(now, 1), *seen])  # what the page showed, when it changed
         if state["error"]:
             row["error"] = state["error"][:200]
             break

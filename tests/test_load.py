@@ -29,7 +29,8 @@ def test_sessions_asking_at_once_are_all_answered_and_told_their_place() -> None
     assert summary["shown_a_queue_place"] >= 1, rows
     assert all("sources_s" in r for r in rows)
     # Looking does not wait for the model: whoever waited saw the passages meanwhile
-    # (a follow-up the preview searched with the previous question).
+    # (a follow-up the preview searched with the previous question). Each row's `trace` says
+    # what its page showed when; this once caught a page-load step wiping a first question.
     queued = [r for r in rows if r["queue"]]
     assert all(r.get("sources_while_queued") for r in queued), queued
 

@@ -86,8 +86,11 @@ def build_app(settings: UISettings | None = None, watch: Sequence[str | Path] = 
                         placeholder="e.g. What did Baykar acquire in Italy?",
                         autofocus=True,
                         max_length=app.settings.rag.max_question_chars,
+                        interactive=False,  # until the page load below has restored this tab
                     )
-                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="rag-ask")
+                    send = gr.Button(
+                        "Ask", variant="primary", scale=1, elem_id="rag-ask", interactive=False
+                    )
             with gr.Column(scale=2), gr.Tabs():
                 with gr.Tab("Sources", id="sources"):
                     caption = gr.HTML("", elem_id="rag-page-caption")
@@ -273,7 +276,14 @@ def build_app(settings: UISettings | None = None, watch: Sequence[str | Path] = 
         timer.tick(tick, [seen, scope, pick], panels, queue=False, show_progress="hidden")
         demo.load(app.seed_if_empty, None, [notice], concurrency_id="index").then(
             refresh, [scope, pick], panels
-        ).then(restore, [opened], [*shown, notice])
+        ).then(restore, [opened], [*shown, notice]).then(
+            # Asking opens only now: restoring the tab's conversation (none, on a first visit)
+            # replaces the chat, and would wipe a question asked while the page still loaded.
+            lambda: (gr.update(interactive=True), gr.update(interactive=True)),
+            None,
+            [box, send],
+            queue=False,
+        )
     demo.queue(default_concurrency_limit=4)
     # Load the LLM and embed the store's sentences while the page opens, not on the first question.
     app.warm_later()
