@@ -5,11 +5,13 @@ Screenshots go to artifacts/browser/. Timings (first token, full answer) are pri
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
 import sys
 import time
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -226,6 +228,38 @@ def test_two_tabs_asking_at_once_both_get_answers(browser, server) -> None:  # t
         tab.screenshot(path=str(SHOTS / f"tab-{i + 1}.png"), full_page=True)
     assert "Piaggio" in tabs[0].locator(".rag-answer").last.inner_text()
     context.close()
+
+
+def test_asking_opens_only_once_the_page_has_restored_its_conversation(browser, server) -> None:  # type: ignore[no-untyped-def]
+    """Opening the page restores the tab's conversation (none on a first visit), which
+    replaces the chat: a question asked before that finished was wiped, its passages hidden
+    until the answer came. Here the restore is held back: meanwhile nobody can ask."""
+    config = json.loads(urllib.request.urlopen(server + "config", timeout=30).read())
+    restore = next(d["id"] for d in config["dependencies"] if d.get("api_name") == "restore")
+    held: list = []  # type: ignore[type-arg]
+
+    def hold(route) -> None:  # type: ignore[no-untyped-def]
+        body = route.request.post_data_json or {}
+        if body.get("fn_index") == restore:
+            held.append(route)  # let through below
+        else:
+            route.continue_()
+
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.route("**/queue/join*", hold)
+    page.goto(server)
+    page.wait_for_selector("#rag-question textarea")
+    deadline = time.time() + 120
+    while not held and time.time() < deadline:
+        page.wait_for_timeout(100)  # routes are handled while the page is waited on
+    assert held, "the page never asked to restore its conversation"
+    page.wait_for_timeout(1000)  # time for anything else that would open the box
+    assert page.locator("#rag-ask").is_disabled()
+    assert not page.locator("#rag-question textarea").is_editable()
+    held[0].continue_()
+    page.wait_for_function("() => !document.querySelector('#rag-ask').disabled", timeout=60_000)
+    assert page.locator("#rag-question textarea").is_editable()
+    page.close()
 
 
 def test_document_markup_cannot_run_in_the_page(browser, server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
