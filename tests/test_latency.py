@@ -163,3 +163,15 @@ def test_the_fake_server_counts_overlapping_requests(delay: float) -> None:
         for t in threads:
             t.join()
     assert server.max_in_flight == 3 and server.in_flight == 0
+
+
+def test_a_new_tab_does_not_wait_for_an_upload_being_indexed(engine: Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Every page load asks `seed_if_empty` before asking opens; with documents in the store
+    it answers without the indexing lock an upload holds."""
+    settings = UISettings(conversations_db=tmp_path / "c.sqlite3", upload_dir=tmp_path / "up")
+    app = ChatApp(settings, engine=engine)
+    assert engine.status().chunks > 0
+    done = threading.Event()
+    with app.index_lock:  # an upload being indexed
+        threading.Thread(target=lambda: (app.seed_if_empty(), done.set()), daemon=True).start()
+        assert done.wait(10)

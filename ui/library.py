@@ -152,6 +152,10 @@ class ChatApp:
         """First start: index the sample corpus so the chat has something to answer from."""
         if self.watched:  # the watched folders are the documents
             return ""
+        # Asked on every page load, and asking opens only after it: a store that has documents
+        # must not make a new tab wait for the lock while an upload is being indexed.
+        if self.engine.status().chunks > 0:
+            return ""
         with self.index_lock:
             if self.engine.status().chunks > 0 or not self.settings.seed_dir.is_dir():
                 return ""
