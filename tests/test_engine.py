@@ -300,23 +300,7 @@ def test_a_why_question_asks_for_the_source_reason_in_its_own_language(
     assert why.index("Answer in") < why.index("Give the reason")
     assert "reason" not in what
     assert "Piaggio" in across and "reason" not in across
-
-
-def test_a_why_question_over_sources_in_its_language_is_named_before_them_too(
-    engine: Engine, llm: ScriptedLLM
-) -> None:
-    from rag.prompt import REASON
-
-    asked = "Waarom nam Baykar het Italiaanse bedrijf Piaggio Aerospace over?"
-    before = len(llm.prompts)
-    llm.enqueue("Om zijn positie in Europa te versterken [1].")
-    engine.ask(asked)
-    prompt = llm.prompts[before][1]["content"]
-    assert prompt.startswith(f"Question: {asked}\n\nSources:\n[1]")
-    assert prompt.count(f"Question: {asked}") == 2 and prompt.endswith(REASON)
-    # Over Dutch sources an English "why" is not asked for the source's own (Dutch) words.
-    before = len(llm.prompts)
-    llm.enqueue("To strengthen its position in Europe [1].")
-    engine.ask("Why did Baykar take over Piaggio Aerospace?")
-    prompt = llm.prompts[before][1]["content"]
-    assert prompt.startswith("Sources:\n[1]") and REASON not in prompt
+    # ...and is named before the sources as well as after them; the others only after.
+    assert why.startswith("Question: Why does squid run as the proxy user?\n\nSources:\n[1]")
+    assert why.count("Question: Why does squid") == 2
+    assert what.startswith("Sources:\n") and across.startswith("Sources:\n")

@@ -154,10 +154,10 @@ class ChatApp:
             return ""
         # Asked on every page load, and asking opens only after it: a store that has documents
         # must not make a new tab wait for the lock while an upload is being indexed.
-        if self.engine.status().chunks > 0:
+        if self.engine.store.count_chunks() > 0:
             return ""
         with self.index_lock:
-            if self.engine.status().chunks > 0 or not self.settings.seed_dir.is_dir():
+            if self.engine.store.count_chunks() > 0 or not self.settings.seed_dir.is_dir():
                 return ""
             report = self.engine.add([self.settings.seed_dir], progress=_reporter(progress))
         self.warm_later()  # before the status moves: it must not say "ready" in between
