@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from rag.citations import MARKER
 from rag.llm.base import LLM, Message
+from rag.prompt import said
 
 Turn = tuple[str, str]  # (user question, assistant answer)
 
@@ -57,9 +57,8 @@ class Condensed:
 def _conversation(history: list[Turn], max_turns: int) -> str:
     lines = []
     for asked, answered in history[-max_turns:]:
-        said = re.sub(r"\s+", " ", MARKER.sub("", answered)).strip()
         lines.append(f"User: {asked}")
-        lines.append(f"Assistant: {said[:400]}")
+        lines.append(f"Assistant: {said(answered)}")
     return "\n".join(lines)
 
 

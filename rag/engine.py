@@ -265,11 +265,15 @@ class Engine:
             standalone, searched = condensed.question, condensed.search
             with stage("language"):
                 language = question_language(asked)
-            evidence = self._fit(standalone, self._evidence(searched, scope))
+            # The answer reads the last turn too: rag/prompt.py build_messages.
+            earlier = (history or [])[-1:]
+            evidence = self._fit(standalone, self._evidence(searched, scope), earlier)
             shown = [_source(n, ev) for n, ev in enumerate(evidence, start=1)]
             explain = asks_why(standalone) and bool(evidence)
             explain = explain and not crosses_languages(standalone, evidence)
-            messages = build_messages(standalone, evidence, language, explain=explain)
+            messages = build_messages(
+                standalone, evidence, language, explain=explain, earlier=earlier
+            )
         return Prepared(
             Retrieved(asked, searched, shown), standalone, language, evidence, messages, timings
         )
@@ -369,11 +373,13 @@ class Engine:
         assert answer is not None
         return answer
 
-    def _fit(self, question: str, evidence: list[Evidence]) -> list[Evidence]:
+    def _fit(
+        self, question: str, evidence: list[Evidence], earlier: Sequence[Turn] = ()
+    ) -> list[Evidence]:
         """Drop the weakest evidence until the prompt fits the model's context window."""
         budget = self.llm.context_window - self.settings.max_answer_tokens - 64
         while evidence:
-            messages = build_messages(question, evidence, "English")
+            messages = build_messages(question, evidence, "English", earlier=earlier)
             used = sum(self.llm.count_tokens(m["content"]) for m in messages)
             if used <= budget:
                 break

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from index.chunk import plain
 from rag.evidence import Evidence
@@ -72,17 +73,36 @@ def asks_why(question: str) -> bool:
     return bool(_WHY.search(question))
 
 
+def said(answer: str, limit: int = 400) -> str:
+    """An earlier answer as the conversation shows it to the model: without its source
+    numbers (they numbered other sources) and cut to `limit` characters."""
+    return re.sub(r"\s+", " ", MARKER.sub("", answer)).strip()[:limit]
+
+
 def build_messages(
-    question: str, evidence: list[Evidence], language: str, *, explain: bool = False
+    question: str,
+    evidence: list[Evidence],
+    language: str,
+    *,
+    explain: bool = False,
+    earlier: Sequence[tuple[str, str]] = (),
 ) -> list[Message]:
     """The prompt; `explain`: ask for the source's reason in its words (a why-question over
     sources in its own language), and name the question before the sources as well as after
     them: read with the question in mind, the model finds the reason it otherwise says "I don't
     know" to (realdocs dev why-questions 6 -> 8 of 12; for every kind of question it cost
-    12 right answers, docs/EVAL.md)."""
+    12 right answers, docs/EVAL.md).
+
+    `earlier`: the conversation's previous turns, (question, answer), given as the chat they
+    were, so a follow-up is read as one even when its rewrite left "that" or "dieser Option"
+    unresolved (realdocs dev follow-ups 11 -> 12 of 16 with the last turn, docs/EVAL.md)."""
     asked = f"Question: {question}\n\n" if explain else ""
     user = (
         f"{asked}Sources:\n{format_sources(evidence)}\n\nQuestion: {question}\n"
         f"Answer in {language}.{REASON if explain else ''}"
     )
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": user}]
+    turns: list[Message] = []
+    for before, answered in earlier:
+        turns.append({"role": "user", "content": before})
+        turns.append({"role": "assistant", "content": said(answered)})
+    return [{"role": "system", "content": SYSTEM}, *turns, {"role": "user", "content": user}]

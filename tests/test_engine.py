@@ -92,7 +92,30 @@ def test_follow_up_is_rewritten_before_retrieval(engine: Engine, llm: ScriptedLL
     assert "Follow-up question: And when was that?" in condense_prompt
     assert answer.question == "And when was that?"
     assert answer.standalone_question == "When did Baykar take over Piaggio Aerospace?"
-    assert "Question: When did Baykar take over Piaggio Aerospace?" in llm.prompts[1][1]["content"]
+    assert "Question: When did Baykar take over Piaggio Aerospace?" in llm.prompts[1][-1]["content"]
+
+
+def test_the_answer_reads_a_follow_up_after_the_last_turn_of_the_conversation(
+    engine: Engine, llm: ScriptedLLM
+) -> None:
+    llm.enqueue("Kann man die Übernahme von Piaggio Aerospace rückgängig machen?", "Nein [1].")
+    history = [
+        ("Wer hat Leonardo gegründet?", "Das steht nicht in den Quellen."),
+        ("Was kaufte Baykar in Italien?", "Piaggio Aerospace [1]."),
+    ]
+    engine.ask("Kann man das rückgängig machen?", history)
+    prompt = llm.prompts[1]
+    # The last turn, as the chat it was (its source numbers gone: they numbered other
+    # sources), then the sources and the rewritten question.
+    assert [m["role"] for m in prompt] == ["system", "user", "assistant", "user"]
+    assert prompt[1]["content"] == "Was kaufte Baykar in Italien?"
+    assert "Piaggio Aerospace" in prompt[2]["content"] and "[1]" not in prompt[2]["content"]
+    assert "Sources:" in prompt[3]["content"] and "Leonardo gegründet" not in str(prompt)
+    assert "Question: Kann man die Übernahme" in prompt[3]["content"]
+
+    llm.enqueue("Baykar bought Piaggio Aerospace [1].")
+    engine.ask("Piaggio Aerospace overname Baykar")  # no history: no earlier turns
+    assert [m["role"] for m in llm.prompts[-1]] == ["system", "user"]
 
 
 def test_a_first_question_is_prepared_without_the_model_and_answered_the_same(
