@@ -219,6 +219,14 @@ def test_a_folder_of_documents_is_indexed_and_scored_per_kind(
     assert "followup" in format_report(summary)
 
 
+def test_one_kind_of_question_can_be_scored_alone(docs_dir: Path, settings: RagSettings) -> None:
+    llm = ScriptedLLM(["How long must the written offer stay valid?", "Three years [1]."])
+    options = EvalOptions(split="dev", kind="followup", show_progress=False)
+    report = evaluate(docs_dir, options, settings, embedder=HashEmbedder(), llm=llm)
+    assert [r.question.id for r in report.results] == ["h1"]
+    assert report.to_dict()["answer"]["accuracy"] == 1.0 and len(llm.prompts) == 2
+
+
 def test_drop_gold_hides_a_whole_document(docs_dir: Path, settings: RagSettings) -> None:
     options = EvalOptions(split="dev", drop_gold=True, show_progress=False)
     llm = ScriptedLLM(["32K [1].", "I don't know", "How long must the offer stay valid?"])

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from pydantic import ValidationError
 
 from rag import Progress, RagError
+from rag.eval.datasets import KINDS
 from ui.settings import UISettings
 
 if TYPE_CHECKING:
@@ -164,6 +165,7 @@ def cmd_eval(args: argparse.Namespace, settings: UISettings) -> int:
         limit=args.limit,
         answer=not args.no_answer,
         drop_gold=args.drop_gold,
+        kind=args.kind,
     )
     if args.baseline:
         from rag.eval.baseline import evaluate_baseline
@@ -225,6 +227,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset", metavar="DATASET_DIR")
     p.add_argument("--split", choices=("dev", "test"), default="test")
     p.add_argument("--limit", type=int, help="only the first N questions")
+    p.add_argument(
+        "--kind",
+        choices=KINDS,
+        help="only the questions of this kind (a document folder's `kind` field)",
+    )
     p.add_argument("--no-answer", action="store_true", help="measure retrieval only")
     p.add_argument(
         "--drop-gold",

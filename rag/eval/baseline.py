@@ -108,7 +108,7 @@ def evaluate_baseline(
     )
     if llm is None and options.answer and dataset.has_answers:
         llm = load_llm(settings, settings.index.cache_dir)
-    questions = dataset.questions[: options.limit] if options.limit else dataset.questions
+    questions = options.questions(dataset)
     embed_model = WrappedEmbedding(embedder)
     nodes = [TextNode(id_=p.id, text=p.text) for p in dataset.passages]
     # The library's own default VectorStoreIndex: an in-memory store, embedded afresh.

@@ -28,6 +28,12 @@ class EvalOptions:
     answer: bool = True
     drop_gold: bool = False  # hide each question's relevant passages: the answer must abstain
     show_progress: bool = True
+    kind: str | None = None  # only the questions of this kind (datasets.KINDS)
+
+    def questions(self, dataset: Dataset) -> list[Question]:
+        """The questions to score: of `kind` if given, then the first `limit`."""
+        chosen = [q for q in dataset.questions if self.kind is None or q.kind == self.kind]
+        return chosen[: self.limit] if self.limit else chosen
 
     @property
     def mode(self) -> str:
@@ -210,7 +216,7 @@ def evaluate(
     options = options or EvalOptions()
     started = time.perf_counter()
     dataset = load_dataset(directory, options.split)
-    questions = dataset.questions[: options.limit] if options.limit else dataset.questions
+    questions = options.questions(dataset)
     settings = settings or RagSettings()
     index_settings = eval_store_settings(settings.index, dataset.name)
     _, embedder, embedded = index_dataset(
