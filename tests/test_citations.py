@@ -90,6 +90,37 @@ def test_grounding_drops_sentences_that_only_say_the_question_back() -> None:
     assert ground("The default archive format of dpkg-deb [1].", q, sources) is None
 
 
+def test_a_yes_said_back_stands_only_when_the_cited_source_says_so() -> None:
+    q = "Kann man den Vorgabewert dieser Option explizit setzen?"
+    yes = "Ja, man kann den Vorgabewert dieser Option explizit setzen. [1]"
+    says_not = "Der Vorgabewert kann nicht explizit gesetzt werden. Die Option ist optional."
+    says_so = "Der Vorgabewert kann explizit gesetzt werden. Die Option ist optional."
+    assert ground(yes, q, {1: says_not}) is None  # the source says the opposite
+    kept = "Ja, man kann den Vorgabewert dieser Option explizit setzen [1]."
+    assert ground(yes, q, {1: says_so}) == kept
+    # Only what the yes cites counts: another source saying so does not back it.
+    assert ground(yes, q, {1: says_not, 2: says_so}) is None
+    q = "Can several threads work on the same stream at once?"
+    yes = "Yes, several threads can work on the same stream at once [1]."
+    off_topic = "Sets the maximum number of threads allowed for compressors."
+    assert ground(yes, q, {1: off_topic}) is None  # nothing cited holds the question's words
+    # A source in another language cannot be compared word for word: the yes stands.
+    dutch = (
+        "Meerdere threads mogen tegelijk aan dezelfde stroom werken, "
+        "zolang elk zijn eigen toestand heeft."
+    )
+    assert ground(yes, q, {1: dutch}) == yes
+    # A yes with something of its own is checked as any other answer, not by these words.
+    q = "Is there a size limit on what git apply will accept as input?"
+    source = "git apply limits its input to a bit less than 1 GiB."
+    yes = "Yes, a bit less than 1 GiB [1]."
+    assert ground(yes, q, {1: source}) == yes
+    # A negated question is not looked at for negations.
+    q = "Is it true that the default cannot be set explicitly?"
+    yes = "Yes, the default cannot be set explicitly [1]."
+    assert ground(yes, q, {1: "The default cannot be set explicitly."}) == yes
+
+
 def test_markers_opening_a_reply_move_to_its_first_sentence() -> None:
     from rag.citations import markers_last
 
