@@ -25,12 +25,6 @@ _NO_ANSWER = {
     "Italian": "I documenti non rispondono a questa domanda.",
     "Portuguese": "Os documentos não respondem a esta pergunta.",
 }
-# What a reply may not open with, where the backend can keep it from doing so
-# (rag.llm.base.BarsOpenings): a reply that opens with a source number is most often nothing
-# else ("[2]"), and written out when asked it says the question back ("Met de functie deflate
-# schrijft je het gzip-formaat…"); kept from opening with one, the model writes the answer
-# ("…is deflateInit2() [1]"). See docs/EVAL.md, "No reply opens with a source number".
-NOT_OPENING = "["
 # Sent when the model replied with only a source number.
 WRITE_OUT = (
     "Write the answer itself in a short sentence in {language}, with the source number after it."

@@ -25,8 +25,7 @@ from rag.grounding import ground, restates_question
 from rag.guard import screen_hits
 from rag.language import confident_language, foreign_words, is_in_language, language_name
 from rag.llm import LLM, Message
-from rag.llm.base import BarsOpenings
-from rag.prompt import CANNOT_ANSWER_PHRASE, NOT_IN_LANGUAGE, NOT_OPENING, TRANSLATE, WRITE_OUT
+from rag.prompt import CANNOT_ANSWER_PHRASE, NOT_IN_LANGUAGE, TRANSLATE, WRITE_OUT
 from rag.retrieve import HybridRetriever, RetrievalWeights
 from rag.settings import RagSettings
 from rag.types import Answer, Citation, Source
@@ -189,12 +188,10 @@ def generate(
     [1].", the question said back as a statement) or is in the sources' language instead of
     the asker's: the small model does each now and then, and writes the answer out (or
     translates it) when told. A written-out answer may still be in the wrong language, so it
-    can then be asked for a translation; each kind of re-ask is made once at most. A backend
-    that can (llama.cpp) keeps each reply from opening with a source number, the most common
-    reply without its answer, so it rarely needs the re-ask.
+    can then be asked for a translation; each kind of re-ask is made once at most.
     """
     pieces: list[str] = []
-    for piece in _reply(llm, messages, max_tokens):
+    for piece in llm.stream(messages, max_tokens):
         pieces.append(piece)
         yield piece
     reply = "".join(pieces)
@@ -208,17 +205,11 @@ def generate(
         ]
         pieces = []
         yield "\n"
-        for piece in _reply(llm, messages, max_tokens):
+        for piece in llm.stream(messages, max_tokens):
             pieces.append(piece)
             yield piece
         reply = "".join(pieces)
     yield Draft(reply)
-
-
-def _reply(llm: LLM, messages: list[Message], max_tokens: int) -> Iterator[str]:
-    if isinstance(llm, BarsOpenings):
-        return llm.stream_not_opening(messages, max_tokens, NOT_OPENING)
-    return llm.stream(messages, max_tokens)
 
 
 def _follow_up(question: str, reply: str, language: str) -> str | None:

@@ -59,18 +59,6 @@ class Prefills(Protocol):
     def prefill(self, messages: list[Message]) -> None: ...
 
 
-@runtime_checkable
-class BarsOpenings(Protocol):
-    """A backend that can keep a reply from opening with some text (llama.cpp: it sees the
-    logits of the first token, and takes the best one that does not)."""
-
-    def stream_not_opening(
-        self, messages: list[Message], max_tokens: int, opening: str
-    ) -> Iterator[str]:
-        """`stream`, with no first token that starts with `opening` (spaces before it aside)."""
-        ...
-
-
 class NoTokenProbabilities:
     """Mixin of backends that cannot see token probabilities (declares and refuses)."""
 

@@ -130,47 +130,8 @@ class LlamaCppLLM:
         self.prefixes = PrefixCache()
         self.calls: deque[Call] = deque(maxlen=1000)
         self._formatter = _chat_formatter(self._llm, llama_cpp)
-        self._openings: dict[str, np.ndarray] = {}  # text -> ids of the tokens starting with it
 
     def stream(self, messages: list[Message], max_tokens: int) -> Iterator[str]:
-        return self._stream(messages, max_tokens, None)
-
-    def stream_not_opening(
-        self, messages: list[Message], max_tokens: int, opening: str
-    ) -> Iterator[str]:
-        """`stream`, with the first token the best one that does not start with `opening`
-        (leading spaces aside); the later tokens as the model chooses them."""
-        from llama_cpp import LogitsProcessorList
-
-        barred = self._tokens_opening(opening)
-        step = [0]
-
-        def bar(_ids: Any, scores: np.ndarray) -> np.ndarray:
-            if step[0] == 0:
-                scores[barred] = -np.inf
-            step[0] += 1
-            return scores
-
-        return self._stream(messages, max_tokens, LogitsProcessorList([bar]))
-
-    def _tokens_opening(self, opening: str) -> np.ndarray:
-        """The ids of the vocabulary's tokens that start with `opening` (read once)."""
-        found = self._openings.get(opening)
-        if found is None:
-            text = opening.encode("utf-8")
-            detokenize = self._llm.detokenize
-            found = np.array(
-                [
-                    t
-                    for t in range(self._llm.n_vocab())
-                    if detokenize([t]).lstrip().startswith(text)
-                ],
-                dtype=np.int64,
-            )
-            self._openings[opening] = found
-        return found
-
-    def _stream(self, messages: list[Message], max_tokens: int, processor: Any) -> Iterator[str]:
         with self._lock:
             start = time.perf_counter()
             prompt, reused = self._prepare(messages)
@@ -179,7 +140,6 @@ class LlamaCppLLM:
                 max_tokens=max_tokens,
                 temperature=0.0,
                 stream=True,
-                logits_processor=processor,
             )
             first: float | None = None
             pieces = 0
