@@ -21,6 +21,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from index.chunk import split_sentences
 from index.keyword import analyze
 from rag.citations import MARKER
 from rag.language import language_code, passage_language
@@ -302,7 +303,6 @@ _NEGATION = re.compile(
     r"|n[’']t\b",
     re.IGNORECASE,
 )
-_SENTENCE = re.compile(r"(?<=[.!?;:])\s+")
 
 
 def unfounded_yes(claim: str, question: str, cited: Sequence[str]) -> bool:
@@ -327,10 +327,9 @@ def unfounded_yes(claim: str, question: str, cited: Sequence[str]) -> bool:
     words = list(dict.fromkeys(analyze(question)))
     if not words:
         return False
-    text = " ".join(cited)
     negated_question = bool(_NEGATION.search(question))
     best = 0.0
-    for sentence in _SENTENCE.split(text):
+    for sentence in (s.text for text in cited for s in split_sentences(text)):
         vocabulary = set(analyze(sentence))
         share = sum(_stem_match(w, vocabulary) for w in words) / len(words)
         if share >= 0.5 and not negated_question and _NEGATION.search(sentence):
@@ -339,7 +338,7 @@ def unfounded_yes(claim: str, question: str, cited: Sequence[str]) -> bool:
     if best >= 0.5:
         return False
     asked = language_code(question)
-    return asked is not None and asked == passage_language(text)
+    return asked is not None and asked == passage_language(" ".join(cited))
 
 
 # A word of a question that names one thing: letters with digits or an underscore
