@@ -106,6 +106,8 @@ async def _ask(page: Any, question: str, turn: int, timeout_s: float) -> dict[st
             row["queue"].append(queued.group(0))
         if queued and state["sources"]:
             row["sources_while_queued"] = True  # the passages in view while it waits its turn
+        if queued:  # how long it was shown a place: a glimpse before the sources is not a wait
+            row["queued_s"] = round(now - row.setdefault("queued_from", now), 2)
         seen = [queued.group(0) if queued else None, state["sources"], state["last"] is not None]
         if not row["trace"] or row["trace"][-1][1:] != seen:
             row["trace"].append([round(now, 1), *seen])  # what the page showed, when it changed
@@ -143,6 +145,7 @@ async def _session(
             f"  session {index} q{turn}: sources {row.get('sources_s', float('nan')):.1f} s,"
             f" first token {row.get('first_token_s', float('nan')):.1f} s,"
             f" done {row.get('total_s', float('nan')):.1f} s, queue {row['queue']}"
+            f" for {row.get('queued_s', 0):.1f} s"
             + (f", ERROR {row['error']}" if row["error"] else ""),
             file=sys.stderr,
         )
