@@ -16,8 +16,18 @@ TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 SUPPORTED_SUFFIXES = TEXT_SUFFIXES | {".pdf", ".html", ".htm", ".docx"}
 
 
+# Bumped when a reader starts turning the same bytes into different text, so that files a
+# store read the old way are read again (`rag index` compares this digest with the stored
+# one). HTML 2: comments and the doctype are no longer read as text.
+READER_VERSIONS = {".html": "2", ".htm": "2"}
+
+
 def file_hash(path: Path) -> str:
+    """The file's SHA-256, with its reader's version mixed in where it has one."""
     digest = hashlib.sha256()
+    version = READER_VERSIONS.get(path.suffix.lower())
+    if version:
+        digest.update(f"reader {version}\0".encode())
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             digest.update(block)
@@ -97,11 +107,18 @@ _BLOCKS = [
 
 
 def _read_html(path: Path) -> str:
-    from bs4 import BeautifulSoup
+    from bs4 import BeautifulSoup, Comment, Declaration, Doctype, ProcessingInstruction
 
     soup = BeautifulSoup(_read_text(path), "html.parser")
     for tag in soup(["script", "style", "noscript", "template"]):
         tag.decompose()
+    # Comments (a Texinfo page's licence header, generator notes) and the doctype are markup,
+    # not text; left in, they became a document's first passage and reached the prompt.
+    for node in soup.find_all(
+        string=lambda s: isinstance(s, (Comment, Declaration, Doctype, ProcessingInstruction))
+    ):
+        node.extract()
+    soup.smooth()  # the text either side of a comment is one string again
     for node in soup.find_all(string=True):
         if node.find_parent("pre") is None:  # source layout is not text layout, except in <pre>
             node.replace_with(re.sub(r"\s+", " ", str(node)))

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
-from index import IndexSettings, Progress, index_paths, open_store, remove_documents
+from index import IndexSettings, Progress, index_paths, load, open_store, remove_documents
 from tests.fakes import HashEmbedder, OtherHashEmbedder
 
 
@@ -36,6 +37,26 @@ def test_progress_goes_scan_embed_done_with_an_eta(
     last = events[-1]
     assert last.chunks_done == last.chunks_total == report.chunks_written > 5
     assert last.files_done == last.files_total == 5 and last.eta_s == 0.0
+
+
+def test_files_a_reader_now_reads_differently_are_read_again(
+    tmp_path: Path,
+    index_settings: IndexSettings,
+    embedder: HashEmbedder,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    (folder / "page.html").write_text("<p>Pages about herons.</p>", encoding="utf-8")
+    (folder / "notes.txt").write_text("Notes about eels.", encoding="utf-8")
+    index_paths([folder], index_settings, embedder=embedder)
+    assert len(index_paths([folder], index_settings, embedder=embedder).unchanged) == 2
+
+    # A store built before the HTML reader changed holds HTML read the old way.
+    monkeypatch.setitem(load.READER_VERSIONS, ".html", "next")
+    report = index_paths([folder], index_settings, embedder=embedder)
+    assert report.unchanged == [str(folder / "notes.txt")]
+    assert len(index_paths([folder], index_settings, embedder=embedder).unchanged) == 2
 
 
 def test_remove_documents_by_file_or_folder_whatever_the_model(

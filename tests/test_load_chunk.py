@@ -146,6 +146,23 @@ def test_html_inline_elements_stay_inside_their_sentence(tmp_path: Path) -> None
     assert "keep\n  this" in doc.text
 
 
+def test_html_comments_and_the_doctype_are_not_text(tmp_path: Path) -> None:
+    # As a Texinfo manual page opens: a doctype, a generator note, a licence in a comment.
+    page = tmp_path / "closures.html"
+    page.write_text(
+        '<!DOCTYPE html PUBLIC "-//W3C//DTD HTML 4.01 Transitional//EN">\n'
+        "<html><!-- Created by GNU Texinfo 6.8 --><head><title>Closures</title>"
+        "<!-- Permission is hereby granted, free of charge --></head>"
+        "<body><p>Closures are not <!-- (yet) --> supported everywhere.</p>"
+        "<pre>int x; <!-- hidden --></pre></body></html>",
+        encoding="utf-8",
+    )
+    (doc,) = load_file(page)
+    assert "Closures are not supported everywhere." in doc.text
+    for markup in ("DOCTYPE", "W3C", "Texinfo", "Permission", "(yet)", "hidden"):
+        assert markup not in doc.text
+
+
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
