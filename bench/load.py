@@ -79,6 +79,7 @@ async def _ask(page: Any, question: str, turn: int, timeout_s: float) -> dict[st
         "error": None,
         "trace": [],
     }
+    queued_from: float | None = None  # when a queue place was first shown
     sources = f"#rag-sources .rag-sources-turn-{turn}"
     while time.monotonic() - start < timeout_s:
         now = time.monotonic() - start
@@ -107,7 +108,8 @@ async def _ask(page: Any, question: str, turn: int, timeout_s: float) -> dict[st
         if queued and state["sources"]:
             row["sources_while_queued"] = True  # the passages in view while it waits its turn
         if queued:  # how long it was shown a place: a glimpse before the sources is not a wait
-            row["queued_s"] = round(now - row.setdefault("queued_from", now), 2)
+            queued_from = now if queued_from is None else queued_from
+            row["queued_s"] = round(now - queued_from, 2)
         seen = [queued.group(0) if queued else None, state["sources"], state["last"] is not None]
         if not row["trace"] or row["trace"][-1][1:] != seen:
             row["trace"].append([round(now, 1), *seen])  # what the page showed, when it changed
