@@ -56,7 +56,7 @@ def no_answer_text(language: str) -> str:
 def format_sources(evidence: list[Evidence]) -> str:
     lines = []
     for n, ev in enumerate(evidence, start=1):
-        body = plain(" ".join(s.text for s in ev.sentences))
+        body = plain(" ".join(ev.lines()))
         lines.append(f"[{n}] {body}")
     return "\n".join(lines)
 

@@ -26,7 +26,7 @@ from rag.abstain import (
 from rag.evidence import Evidence, SentenceScorer, select_evidence
 from rag.language import passage_language
 from rag.llm import Message
-from rag.prompt import CANNOT_ANSWER_PHRASE
+from rag.prompt import CANNOT_ANSWER_PHRASE, format_sources
 from rag.retrieve import HybridRetriever, RetrievalWeights
 from rag.steps import EvidenceSelector
 from tests.fakes import HashEmbedder, ScriptedLLM
@@ -165,6 +165,60 @@ def test_evidence_brings_the_sentence_after_the_best_one_in_the_top_passage(
     assert [s.text for s in ev.sentences] == [
         "Manning is the oldest quarterback ever to play in the final game.",
         "The previous record was held by John Elway.",
+    ]
+
+
+def test_the_term_above_a_chosen_entry_comes_along_and_heads_it_with_a_colon(
+    embedder: HashEmbedder,
+) -> None:
+    # A definition list as the HTML reader writes it: each term a paragraph of its own.
+    text = (
+        "Groups\n\nadm\n\nGroup adm is used for system monitoring tasks. "
+        "Members of this group can read many log files.\n\n"
+        "dialout\n\nFull and direct access to serial ports."
+    )
+    hit = Hit(Chunk("c1", text, "a.html", "a", None, 0, len(text), "h"), 0.9)
+    question = embedder.embed_query("who can read many log files")
+    (ev,) = select_evidence(question, [hit], SentenceScorer(embedder), 3, 1, following=0)
+    assert [s.text for s in ev.sentences] == [
+        "adm",
+        "Members of this group can read many log files.",
+    ]
+    assert format_sources([ev]) == "[1] adm: Members of this group can read many log files."
+    # The entry after it brings a heading that heads nothing shown: no colon after it.
+    (ev,) = select_evidence(question, [hit], SentenceScorer(embedder), 3, 1)
+    assert ev.lines() == ["adm:", "Members of this group can read many log files.", "dialout"]
+
+
+def test_a_short_line_inside_a_paragraph_is_not_a_heading(embedder: HashEmbedder) -> None:
+    # Hard-wrapped prose (a text file, a PDF page): the short line ends a paragraph's line.
+    text = (
+        "The daemon writes its process number to a file.\nIf that user\n"
+        "Members of this group can read many log files."
+    )
+    hit = Hit(Chunk("c1", text, "a.txt", "a", None, 0, len(text), "h"), 0.9)
+    question = embedder.embed_query("who can read many log files")
+    (ev,) = select_evidence(question, [hit], SentenceScorer(embedder), 3, 1, following=0)
+    assert [s.text for s in ev.sentences] == ["Members of this group can read many log files."]
+
+
+@pytest.mark.parametrize(
+    "junk",
+    [
+        "Log files ...................................................... 12",
+        "--------------------------",
+        "mDMEYCQjIxYJKwYBBAHaRw8BAQdAD/P5Nvvnvk66SxBBHDbhRml9ORg1WV5CvzKY log files",
+    ],
+)
+def test_contents_leaders_rules_and_key_lines_are_never_evidence(
+    embedder: HashEmbedder, junk: str
+) -> None:
+    text = f"{junk}\n\nMembers of this group can read many log files under /var/log."
+    hit = Hit(Chunk("c1", text, "a.txt", "a", None, 0, len(text), "h"), 0.9)
+    question = embedder.embed_query("log files")
+    evidence = select_evidence(question, [hit], SentenceScorer(embedder), 3, 7)
+    assert [s.text for ev in evidence for s in ev.sentences] == [
+        "Members of this group can read many log files under /var/log."
     ]
 
 
