@@ -10,6 +10,8 @@ source given to the model is re-cited to that source; a sentence no source suppo
 that only says the question back, is dropped, and an answer left with nothing is no answer.
 A "yes" that only says the question back stands only when what it cites says so: a sentence
 holding the question's words, without a negation the question does not have.
+Paths, long options and underscored identifiers count as facts too, and every one must be
+in the source: they are copied or made up, never translated.
 When the question names a thing by an identifier ("ffi_closure", "bzip2 1.0.8") and some
 passage names it too, a fact must come from such a passage: a number from a passage about
 something else is a misreading, not the answer.
@@ -19,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from index.chunk import split_sentences
 from index.keyword import analyze
@@ -149,16 +151,40 @@ def _stem_match(word: str, vocabulary: set[str]) -> bool:
     return any(v.startswith(stem) or (len(v) >= 4 and word.startswith(v)) for v in vocabulary)
 
 
+# What an answer names in code: a path ("/var/log/wtmp", "~/.config"), a long option
+# ("--disable-setuid", "--memlimit-compress=150MiB") or an identifier with an underscore
+# ("FFI_OK"). It is never translated, so it is copied from a source or made up: the small
+# model answered "/var/log/auth.log" for the file FHS names wtmp, from passages holding neither.
+_CODE = re.compile(
+    r"(?<![\w/.~-])(?:--[^\W_][\w-]*(?:=[^\s`'\"()\[\]]+)?|[~.]?/[\w.+-]+(?:/[\w.+-]*)*"
+    r"|[^\W\d_]\w*_\w+)"
+)
+
+
+def _code(text: str) -> set[str]:
+    """The paths, long options and underscored identifiers a text writes, as written."""
+    return {m.group(0).rstrip(".,;:!?/") for m in _CODE.finditer(text)}
+
+
+def _unspaced(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
 @dataclass(frozen=True)
 class _Facts:
-    """What a claim asserts beyond the question: its numbers and names."""
+    """What a claim asserts beyond the question: its numbers, names and code."""
 
     numbers: set[str]
     names: list[str]
+    code: set[str] = field(default_factory=set)
 
     def held_by(self, text: str) -> bool:
         if not self.numbers <= _numbers(text):
             return False
+        if self.code:
+            flat = _unspaced(text)  # a PDF or man page wraps a long path or option
+            if not all(c in flat for c in self.code):
+                return False
         if not self.names:
             return True
         vocabulary = {w.lower() for w in _TOKEN.findall(text)}
@@ -170,7 +196,9 @@ def _facts(claim: str, question: str) -> _Facts:
     body = MARKER.sub(" ", claim)
     asked_words = {w.lower() for w in _TOKEN.findall(question)}
     names = [w for w in _names(body) if not _stem_match(w, asked_words)]
-    return _Facts(_numbers(body) - _numbers(question), names)
+    asked = _unspaced(question)
+    code = {c for c in _code(body) if c not in asked}
+    return _Facts(_numbers(body) - _numbers(question), names, code)
 
 
 # Questions whose answer is a quantity, a version or a date ("How much did it cost?", "Since
@@ -272,7 +300,7 @@ def ground(
             continue  # a yes the sources it cites do not say, or say the opposite of
         facts = _facts(claim.text, question)
         cited = [n for n in claim.cites if n in sources]
-        if facts.numbers or facts.names:
+        if facts.numbers or facts.names or facts.code:
             asserted += 1
             cited = [n for n in cited if n in about]
             holders = [n for n, text in sources.items() if n in about and facts.held_by(text)]

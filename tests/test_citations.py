@@ -152,6 +152,34 @@ def test_each_sentence_must_be_held_by_the_source_it_cites() -> None:
     assert ground("It has 1.117 lines [1].", "How long?", {1: "1,117 lines"}) is not None
 
 
+def test_paths_options_and_identifiers_must_be_in_the_source_that_is_cited() -> None:
+    sources = {
+        1: "Login and logout records are kept in /var/log/wtmp.",
+        2: "Use this option to install man as a non-setuid program:\n--disable-\nsetuid.",
+    }
+    q = "Welche Datei in /var/log protokolliert alle An- und Abmeldungen?"
+    # A path no source writes is made up, however plausible: the answer is withdrawn.
+    assert ground("Die Datei ist /var/log/auth.log [1].", q, sources) is None
+    assert ground("Die Datei ist /var/log/wtmp [1].", q, sources) == (
+        "Die Datei ist /var/log/wtmp [1]."
+    )
+    # Cited the wrong source: moved to the one that writes it.
+    assert ground("Die Datei ist /var/log/wtmp [2].", q, sources) == (
+        "Die Datei ist /var/log/wtmp [1]."
+    )
+    # An option wrapped across lines in the source is still the option; an invented one
+    # and an underscored identifier no source writes are not.
+    switch = "Which configure switch avoids a setuid man?"
+    assert ground("Pass `--disable-setuid` [2].", switch, sources) == (
+        "Pass `--disable-setuid` [2]."
+    )
+    assert ground("Pass `--without-setuid` [2].", switch, sources) is None
+    assert ground("Set MAN_NO_SETUID [2].", switch, sources) is None
+    # Words joined by a slash are not code ("and/or"), and the question's own path is no fact.
+    both = "It is /var/log/wtmp in /var/log, and/or a copy of it [1]."
+    assert ground(both, q, sources) == both
+
+
 def test_a_fact_must_come_from_a_source_about_the_thing_the_question_names() -> None:
     from rag.grounding import ground
 
