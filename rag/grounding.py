@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from index.chunk import split_sentences
 from index.keyword import analyze
@@ -176,7 +176,7 @@ class _Facts:
 
     numbers: set[str]
     names: list[str]
-    code: set[str] = field(default_factory=set)
+    code: set[str]
 
     def held_by(self, text: str) -> bool:
         if not self.numbers <= _numbers(text):

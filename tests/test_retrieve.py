@@ -146,6 +146,11 @@ def test_answerability_is_calibrated_for_the_packaged_pair_only() -> None:
     assert calibration("some/other-model", PACKAGED_LLM) is None
 
 
+def _passage(text: str, source: str = "a.txt") -> Hit:
+    """One retrieved passage holding `text` whole."""
+    return Hit(Chunk("c1", text, source, "a", None, 0, len(text), "h"), 0.9)
+
+
 def test_evidence_brings_the_sentence_after_the_best_one_in_the_top_passage(
     embedder: HashEmbedder,
 ) -> None:
@@ -154,7 +159,7 @@ def test_evidence_brings_the_sentence_after_the_best_one_in_the_top_passage(
         "The previous record was held by John Elway. "
         "Denver won the game in February."
     )
-    hit = Hit(Chunk("c1", text, "a.txt", "a", None, 0, len(text), "h"), 0.9)
+    hit = _passage(text)
     question = embedder.embed_query("oldest quarterback ever to play in the final game")
     scorer = SentenceScorer(embedder)
     alone = select_evidence(question, [hit], scorer, 4, 1, following=0)
@@ -177,7 +182,7 @@ def test_the_term_above_a_chosen_entry_comes_along_and_heads_it_with_a_colon(
         "Members of this group can read many log files.\n\n"
         "dialout\n\nFull and direct access to serial ports."
     )
-    hit = Hit(Chunk("c1", text, "a.html", "a", None, 0, len(text), "h"), 0.9)
+    hit = _passage(text, "a.html")
     question = embedder.embed_query("who can read many log files")
     (ev,) = select_evidence(question, [hit], SentenceScorer(embedder), 3, 1, following=0)
     assert [s.text for s in ev.sentences] == [
@@ -196,7 +201,7 @@ def test_a_short_line_inside_a_paragraph_is_not_a_heading(embedder: HashEmbedder
         "The daemon writes its process number to a file.\nIf that user\n"
         "Members of this group can read many log files."
     )
-    hit = Hit(Chunk("c1", text, "a.txt", "a", None, 0, len(text), "h"), 0.9)
+    hit = _passage(text)
     question = embedder.embed_query("who can read many log files")
     (ev,) = select_evidence(question, [hit], SentenceScorer(embedder), 3, 1, following=0)
     assert [s.text for s in ev.sentences] == ["Members of this group can read many log files."]
@@ -214,7 +219,7 @@ def test_contents_leaders_rules_and_key_lines_are_never_evidence(
     embedder: HashEmbedder, junk: str
 ) -> None:
     text = f"{junk}\n\nMembers of this group can read many log files under /var/log."
-    hit = Hit(Chunk("c1", text, "a.txt", "a", None, 0, len(text), "h"), 0.9)
+    hit = _passage(text)
     question = embedder.embed_query("log files")
     evidence = select_evidence(question, [hit], SentenceScorer(embedder), 3, 7)
     assert [s.text for ev in evidence for s in ev.sentences] == [
@@ -230,7 +235,7 @@ def test_the_evidence_margin_setting_decides_how_far_below_the_best_a_sentence_m
         "Denver won the final game in February. "
         "Tickets were sold out."
     )
-    hit = Hit(Chunk("c1", text, "a.txt", "a", None, 0, len(text), "h"), 0.9)
+    hit = _passage(text)
     question = "oldest quarterback ever to play in the final game"
     scorer = SentenceScorer(embedder)
 
