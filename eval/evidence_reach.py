@@ -11,6 +11,11 @@ compared by running this twice (no LLM is loaded; a realdocs dev pass takes abou
 A follow-up is searched as its text in `--details` (a `rag eval --details` file) says it was,
 since the rewrite needs the model; without that file follow-ups are left out. Unanswerable
 questions are left out. `--ids` lists the questions whose answer passage is not in the top 3.
+
+`--hypothetical` searches with the question followed by a short passage the LLM writes as if
+it answered it (HyDE), for retrieval and for choosing the evidence sentences alike; it loads
+the LLM (about 2 s a question here) and prints each question whose figures move. Session 18
+measured it on realdocs dev (docs/EVAL.md).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from rag.engine import Engine
 from rag.eval.corpus import eval_store_settings
 from rag.eval.datasets import load_dataset
 from rag.eval.metrics import contains_answer
+from rag.llm import Message
 from rag.settings import RagSettings
 
 _POOL = 30  # passages ranked per question
@@ -38,6 +44,9 @@ def main() -> None:
     parser.add_argument("--details", help="a `rag eval --details` file (follow-ups' searches)")
     parser.add_argument("--limit", type=int, default=0, help="only the first N questions")
     parser.add_argument("--ids", action="store_true", help="list the answers not in the top 3")
+    parser.add_argument(
+        "--hypothetical", action="store_true", help="search with an LLM-written answer (HyDE)"
+    )
     args = parser.parse_args()
 
     searched: dict[str, str] = {}
@@ -58,12 +67,18 @@ def main() -> None:
         if q.history and q.id not in searched:
             continue
         text = searched[q.id] if q.history else q.text
-        hits = engine.steps.retrieve(text, _POOL, None)
-        ranks[q.id] = next(
-            (i for i, h in enumerate(hits) if contains_answer(h.chunk.text, q.answers)), _POOL
-        )
-        shown = " ".join(s.text for ev in engine.evidence(text) for s in ev.sentences)
-        held += contains_answer(shown, q.answers)
+        if args.hypothetical:
+            plain = _rank(engine, text, q.answers), _held(engine, text, q.answers)
+            passage = "".join(engine.llm.stream(_hypothesis(text), 60)).strip()
+            text = f"{text} {passage}"
+        ranks[q.id] = _rank(engine, text, q.answers)
+        holds = _held(engine, text, q.answers)
+        held += holds
+        if args.hypothetical and plain != (ranks[q.id], holds):
+            print(
+                f"  {q.id}: rank {plain[0] + 1} -> {ranks[q.id] + 1}, evidence holds an answer "
+                f"{plain[1]} -> {holds}; searched with: {passage[:100]!r}"
+            )
     n = len(ranks)
     within = {k: sum(r < k for r in ranks.values()) for k in (1, 3, 6, 10)}
     print(
@@ -76,6 +91,29 @@ def main() -> None:
         for qid, rank in ranks.items():
             if rank >= 3:
                 print(f"  {qid}: rank {rank + 1 if rank < _POOL else f'> {_POOL}'}")
+
+
+def _rank(engine: Engine, text: str, answers: tuple[str, ...]) -> int:
+    """Where the first passage holding an answer ranks (0: first; _POOL: not found)."""
+    hits = engine.steps.retrieve(text, _POOL, None)
+    return next((i for i, h in enumerate(hits) if contains_answer(h.chunk.text, answers)), _POOL)
+
+
+def _held(engine: Engine, text: str, answers: tuple[str, ...]) -> bool:
+    shown = " ".join(s.text for ev in engine.evidence(text) for s in ev.sentences)
+    return contains_answer(shown, answers)
+
+
+def _hypothesis(question: str) -> list[Message]:
+    return [
+        {
+            "role": "system",
+            "content": "You write one short passage, in English, from a technical document "
+            "or manual that would answer the question. Write the passage only, two sentences "
+            "at most.",
+        },
+        {"role": "user", "content": question},
+    ]
 
 
 if __name__ == "__main__":
