@@ -69,7 +69,7 @@ def main() -> None:
         text = searched[q.id] if q.history else q.text
         if args.hypothetical:
             plain = _rank(engine, text, q.answers), _held(engine, text, q.answers)
-            passage = "".join(engine.llm.stream(_hypothesis(text), 60)).strip()
+            passage = "".join(engine.llm.stream(hypothesis(text), 60)).strip()
             text = f"{text} {passage}"
         ranks[q.id] = _rank(engine, text, q.answers)
         holds = _held(engine, text, q.answers)
@@ -104,7 +104,8 @@ def _held(engine: Engine, text: str, answers: tuple[str, ...]) -> bool:
     return contains_answer(shown, answers)
 
 
-def _hypothesis(question: str) -> list[Message]:
+def hypothesis(question: str) -> list[Message]:
+    """The prompt for a HyDE passage (docs/experiments/session18_hyde_eval.py uses it too)."""
     return [
         {
             "role": "system",

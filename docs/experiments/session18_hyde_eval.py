@@ -16,15 +16,15 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "eval"))
+
+from evidence_reach import hypothesis
 
 from rag.engine import Engine
 from rag.language import language_code, passage_language
 from ui.cli import main
 
-_WRITE = (
-    "You write one short passage, in English, from a technical document or manual that "
-    "would answer the question. Write the passage only, two sentences at most."
-)
+SAME_LANGUAGE = "--same-language" in sys.argv
 _searched_by_question = Engine._evidence
 
 
@@ -34,12 +34,10 @@ def _evidence(self: Engine, question: str, scope: list[str] | None) -> object:
         asked = language_code(question)
         if not hits or asked is None or passage_language(hits[0].chunk.text) != asked:
             return _searched_by_question(self, question, scope)
-    messages = [{"role": "system", "content": _WRITE}, {"role": "user", "content": question}]
-    passage = "".join(self.llm.stream(messages, 60)).strip()  # type: ignore[arg-type]
+    passage = "".join(self.llm.stream(hypothesis(question), 60)).strip()
     return _searched_by_question(self, f"{question} {passage}", scope)
 
 
-SAME_LANGUAGE = "--same-language" in sys.argv
 if __name__ == "__main__":
     Engine._evidence = _evidence  # type: ignore[method-assign,assignment]
     sys.argv = ["rag", *(a for a in sys.argv[1:] if a != "--same-language")]
