@@ -28,6 +28,7 @@ from rag.condense import Turn, rewrite_messages
 from rag.errors import QuestionError
 from rag.evidence import Evidence, SentenceScorer
 from rag.guard import clean_text
+from rag.hypothesis import hypothesis_messages, keep_question
 from rag.language import question_language
 from rag.llm import LLM, Message, load_llm
 from rag.llm.base import Prefills
@@ -98,11 +99,12 @@ class Engine:
     def warm(self, max_chunks: int = 3000, on_stage: Callable[[str], None] | None = None) -> None:
         """Do now what the first question would otherwise wait for, saying what (`on_stage`).
 
-        Load the LLM and read the fixed part of its prompts (the follow-up rewrite's and the
-        answer's instructions: the prefix cache keeps them); load the language detector;
-        load the vector and keyword indexes with one search; and, for a store this small,
-        embed every sentence (re-ranking and evidence selection score the sentences of
-        retrieved passages, which on a cold cache is most of a first answer's wait).
+        Load the LLM and read the fixed part of its prompts (the follow-up rewrite's, the
+        hypothetical answer's and the answer's instructions: the prefix cache keeps them);
+        load the language detector; load the vector and keyword indexes with one search; and,
+        for a store this small, embed every sentence (re-ranking and evidence selection score
+        the sentences of retrieved passages, which on a cold cache is most of a first
+        answer's wait).
         """
         tell = on_stage or (lambda _stage: None)
         tell("loading the language model")
@@ -110,6 +112,8 @@ class Engine:
         if isinstance(llm, Prefills):
             tell("reading the prompt instructions")
             llm.prefill(rewrite_messages("?", [("?", "?")]))
+            if self.settings.hypothetical_search:
+                llm.prefill(hypothesis_messages("?"))
             llm.prefill(build_messages("?", [], "English"))  # last: the context keeps it
         tell("loading the language detector")
         question_language("What did the company acquire in Italy?")
@@ -202,13 +206,23 @@ class Engine:
         return self.steps.retrieve(question, self.settings.top_k, scope or None)
 
     def evidence(self, question: str, scope: list[str] | None = None) -> list[Evidence]:
-        """The evidence the prompt would carry for `question` (retrieve, screen, select)."""
+        """The evidence the prompt would carry for `question` (retrieve, expand, screen,
+        select); the `expand` step may ask the model for a hypothetical answer to search with."""
         self.store.require_documents()
         return self._evidence(question, scope)
 
-    def _evidence(self, question: str, scope: list[str] | None) -> list[Evidence]:
-        # Document text that speaks to the model never reaches the prompt (rag/guard.py).
+    def _evidence(
+        self, question: str, scope: list[str] | None, *, expand: bool = True
+    ) -> list[Evidence]:
+        """`expand=False`: searched with `question` alone, without the model (a preview, a
+        follow-up's rewrite)."""
         hits = self._retrieve(question, scope)
+        if expand:
+            with stage("expand"):
+                expanded = self.steps.expand(question, hits, self.llm)
+            if expanded != question:
+                question, hits = expanded, self._retrieve(expanded, scope)
+        # Document text that speaks to the model never reaches the prompt (rag/guard.py).
         with stage("screen"):
             hits = self.steps.screen(hits)
         with stage("select"):
@@ -267,7 +281,11 @@ class Engine:
                 language = question_language(asked)
             # The answer reads the last turn too: rag/prompt.py build_messages.
             earlier = (history or [])[-1:]
-            evidence = self._fit(standalone, self._evidence(searched, scope), earlier)
+            # A follow-up is searched as the model rewrote it; a hypothetical answer to that
+            # rewrite is a guess upon a guess (realdocs dev follow-ups: 1 lost, none gained)
+            # and would add to the slowest answers' wait.
+            found = self._evidence(searched, scope, expand=not history)
+            evidence = self._fit(standalone, found, earlier)
             shown = [_source(n, ev) for n, ev in enumerate(evidence, start=1)]
             explain = asks_why(standalone) and bool(evidence)
             explain = explain and not crosses_languages(standalone, evidence)
@@ -277,6 +295,12 @@ class Engine:
         return Prepared(
             Retrieved(asked, searched, shown), standalone, language, evidence, messages, timings
         )
+
+    @property
+    def prepare_asks_model(self) -> bool:
+        """Whether `prepare` may ask the model for a first question too (the expand step's
+        hypothetical answer), so a chat that must not wait for the model shows a `preview`."""
+        return self.steps.expand is not keep_question
 
     def _begin(
         self, question: str, sources: Sequence[str | Path] | None
@@ -299,7 +323,7 @@ class Engine:
         """
         asked, scope = self._begin(question, sources)
         searched = f"{history[-1][0]} {asked}" if history else asked
-        evidence = self._fit(searched, self._evidence(searched, scope))
+        evidence = self._fit(searched, self._evidence(searched, scope, expand=False))
         return Retrieved(asked, searched, [_source(n, ev) for n, ev in enumerate(evidence, 1)])
 
     def answer_events(self, prepared: Prepared) -> Iterator[Token | Answer]:

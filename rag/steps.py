@@ -1,8 +1,11 @@
-"""The steps of an answer, each one swappable: condense, retrieve, screen, select, decide,
-generate, finish.
+"""The steps of an answer, each one swappable: condense, retrieve, expand, screen, select,
+decide, generate, finish.
 
-    asked ──condense──▶ searched ──retrieve──▶ hits ──screen──▶ hits ──select──▶ evidence
+    asked ──condense──▶ searched ──retrieve──▶ hits ──expand──▶ searched + hypothetical answer
+          ──retrieve──▶ hits ──screen──▶ hits ──select──▶ evidence
           ──decide──▶ (abstain | answer) ──generate──▶ draft ──finish──▶ Answer
+
+(`expand` that returns the searched text unchanged skips the second retrieval.)
 
 `Steps` holds one callable per step; `Engine` (rag/engine.py) runs them in that order and
 `Engine.with_steps(retrieve=…)` swaps one, which is how eval hides gold passages, the
@@ -23,6 +26,7 @@ from rag.condense import Condensed, Turn, condense
 from rag.evidence import Evidence, SentenceScorer, select_evidence
 from rag.grounding import ground, restates_question
 from rag.guard import screen_hits
+from rag.hypothesis import Hypothesize, keep_question
 from rag.language import confident_language, foreign_words, is_in_language, language_name
 from rag.llm import LLM, Message
 from rag.prompt import CANNOT_ANSWER_PHRASE, NOT_IN_LANGUAGE, TRANSLATE, WRITE_OUT
@@ -40,6 +44,12 @@ class Condense(Protocol):
 class Retrieve(Protocol):
     def __call__(self, question: str, k: int, sources: Collection[str] | None = None) -> list[Hit]:
         """The k best chunks, best first; only chunks of `sources` (stored paths) if given."""
+        ...
+
+
+class Expand(Protocol):
+    def __call__(self, question: str, hits: list[Hit], llm: LLM) -> str:
+        """What to search the evidence with, given the hits the question alone found."""
         ...
 
 
@@ -93,6 +103,7 @@ class Finish(Protocol):
 class Steps:
     condense: Condense
     retrieve: Retrieve
+    expand: Expand
     screen: Screen
     select: Select
     decide: Decide
@@ -116,6 +127,7 @@ def default_steps(
                 crosslingual=settings.crosslingual_bonus,
             ),
         ),
+        expand=Hypothesize() if settings.hypothetical_search else keep_question,
         screen=screen_hits,
         select=EvidenceSelector(
             scorer,

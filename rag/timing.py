@@ -10,9 +10,11 @@ resume a generator in another thread, which would not see the variable).
 The stages, in the order an answer meets them (bench/latency.py reports each): clean;
 condense (the follow-up rewrite); language (of the question); embed (the question's vector);
 search (the vector store); keywords (the keyword index, refreshed when the store changed);
-rerank (best-sentence scores); screen; select (evidence); decide (answerability, including
-the model's probe); first_token (from asking the model to its first piece: prefill); decode
-(the rest of the reply, re-asks included); finish (citations, grounding).
+rerank (best-sentence scores); expand (the hypothetical answer a same-language question is
+searched with; that second search adds to the four stages before); screen; select
+(evidence); decide (answerability, including the model's probe); first_token (from asking
+the model to its first piece: prefill); decode (the rest of the reply, re-asks included);
+finish (citations, grounding).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ STAGES = (
     "keywords",
     "languages",
     "rerank",
+    "expand",
     "screen",
     "select",
     "decide",

@@ -31,7 +31,9 @@ def index_settings(tmp_path: Path) -> IndexSettings:
 
 @pytest.fixture
 def rag_settings(index_settings: IndexSettings) -> RagSettings:
-    return RagSettings(index=index_settings)
+    # The scripted LLM answers in the order its replies are queued; a hypothetical answer to
+    # search with would take the first one. tests/test_hypothesis.py turns it on.
+    return RagSettings(index=index_settings, hypothetical_search=False)
 
 
 @pytest.fixture

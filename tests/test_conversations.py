@@ -168,6 +168,27 @@ def test_looking_shows_the_passages_before_the_model_is_asked(
     assert "rag-sources-turn-1" in final and len(session.answers) == 2
 
 
+def test_looking_never_waits_for_the_model_that_writes_the_hypothetical_answer(
+    rag_settings: RagSettings, seeds: Path, store: ConversationStore
+) -> None:
+    # A Dutch question over the Dutch article is searched with an imagined answer (the
+    # expand step): looking shows a preview without it, the answer brings the final sources.
+    settings = rag_settings.model_copy(update={"hypothetical_search": True})
+    index_paths([seeds], settings.index, embedder=HashEmbedder())
+    llm = ScriptedLLM(["Baykar heeft Piaggio Aerospace overgenomen.", "Piaggio Aerospace [1]."])
+    engine = Engine(settings, embedder=HashEmbedder(), llm=llm)
+    chat = Conversations(engine, store)
+    assert engine.prepare_asks_model
+
+    *_, (messages, _, panel, pending) = chat.look("Welk bedrijf nam Baykar over?", [], Session())
+    assert llm.prompts == [] and pending.prepared is None
+    assert "rag-sources-turn-0" in panel
+    *_, (messages, session, final) = chat.answer(pending, messages, Session())
+    assert "in Dutch" in llm.prompts[0][0]["content"]  # the hypothetical answer, then ...
+    assert "Question: Welk bedrijf" in llm.prompts[1][-1]["content"]  # ... the answer
+    assert "rag-sources-final" in final and session.answers[0].citations
+
+
 def test_a_question_that_cannot_be_looked_up_is_answered_with_the_reason(
     rag_settings: RagSettings, seeds: Path, store: ConversationStore
 ) -> None:

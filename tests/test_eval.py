@@ -59,7 +59,9 @@ def beir_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> RagSettings:
-    return RagSettings(index=IndexSettings(store_dir=tmp_path / "user-store", cache_dir=tmp_path))
+    # Scripted replies in order: no hypothetical answer to search with (conftest.py).
+    store = IndexSettings(store_dir=tmp_path / "user-store", cache_dir=tmp_path)
+    return RagSettings(index=store, hypothetical_search=False)
 
 
 def test_answers_are_scored_and_cited_passages_checked(

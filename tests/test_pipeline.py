@@ -74,11 +74,12 @@ def test_the_decide_step_can_stop_the_model_from_answering(
 
 
 def test_unknown_steps_are_refused_with_the_names_of_the_steps(engine: Engine) -> None:
-    with pytest.raises(TypeError, match=r"retreive.*condense, retrieve, screen, select"):
+    with pytest.raises(TypeError, match=r"retreive.*condense, retrieve, expand, screen, select"):
         engine.with_steps(retreive=lambda *a: [])
     assert list(Steps.__dataclass_fields__) == [
         "condense",
         "retrieve",
+        "expand",
         "screen",
         "select",
         "decide",

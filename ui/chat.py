@@ -106,7 +106,9 @@ class Conversations:
 
         Needs no model, so it need not wait for one: a first question is prepared whole
         (its sources are the answer's); a follow-up, whose rewrite needs the model, gets a
-        preview searched with the previous question, replaced once the rewrite is searched.
+        preview searched with the previous question, replaced once the rewrite is searched;
+        so does a first question when preparing it may ask the model (the hypothetical
+        answer a same-language question is searched with: `Engine.prepare_asks_model`).
         """
         pending = Pending(message, time.time())
         chat = [
@@ -118,7 +120,7 @@ class Conversations:
         turn = len(session.answers)
         scope = list(scope or [])
         try:
-            if session.answers:
+            if session.answers or self.engine.prepare_asks_model:
                 shown = self.engine.preview(message, session.history(), scope).sources
             else:
                 prepared = self.engine.prepare(message, [], scope)
