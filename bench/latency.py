@@ -90,10 +90,11 @@ def ask(engine: Any, record: dict[str, Any]) -> dict[str, Any]:
     assert answer is not None
     calls = list(llm.calls)[calls_before:]
     # The calls made before the first token: the rewrite (a follow-up's first stream call),
-    # the probe, and the answer's own stream call.
-    streams = [i for i, c in enumerate(calls) if c.kind == "stream"]
-    answering = 1 if record["history"] else 0
-    upto = streams[answering] + 1 if len(streams) > answering else len(calls)
+    # the hypothetical answer searched with (the expand step), the probe, and the answer's
+    # own stream call, the first one after the probe.
+    probes = [i for i, c in enumerate(calls) if c.kind == "probe"]
+    streams = [i for i, c in enumerate(calls) if c.kind == "stream" and i > max(probes, default=-1)]
+    upto = streams[0] + 1 if streams and probes else len(calls)
     before_first = calls[:upto]
     return {
         "id": record["id"],

@@ -12,10 +12,11 @@ A follow-up is searched as its text in `--details` (a `rag eval --details` file)
 since the rewrite needs the model; without that file follow-ups are left out. Unanswerable
 questions are left out. `--ids` lists the questions whose answer passage is not in the top 3.
 
-`--hypothetical` searches with the question followed by a short passage the LLM writes as if
-it answered it (HyDE), for retrieval and for choosing the evidence sentences alike; it loads
-the LLM (about 2 s a question here) and prints each question whose figures move. Session 18
-measured it on realdocs dev (docs/EVAL.md).
+Without the model, every question is searched as asked. `--hypothetical` searches as the
+product does (the expand step, rag/hypothesis.py): a first question in the language of its
+best passage with a short answer the LLM imagines for it added, for retrieval and for choosing
+the evidence sentences alike. It loads the LLM (about 2 s a question here) and prints each
+question whose figures move (docs/EVAL.md, sessions 18 and 19).
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from rag.engine import Engine
 from rag.eval.corpus import eval_store_settings
 from rag.eval.datasets import load_dataset
 from rag.eval.metrics import contains_answer
-from rag.llm import Message
+from rag.hypothesis import Hypothesize, keep_question
 from rag.settings import RagSettings
 
 _POOL = 30  # passages ranked per question
@@ -45,7 +46,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=0, help="only the first N questions")
     parser.add_argument("--ids", action="store_true", help="list the answers not in the top 3")
     parser.add_argument(
-        "--hypothetical", action="store_true", help="search with an LLM-written answer (HyDE)"
+        "--hypothetical", action="store_true", help="search as the expand step does (HyDE)"
     )
     args = parser.parse_args()
 
@@ -59,7 +60,8 @@ def main() -> None:
     settings = settings.model_copy(
         update={"index": eval_store_settings(settings.index, dataset.name)}
     )
-    engine = Engine(settings)
+    engine = Engine(settings).with_steps(expand=keep_question)  # the model only if asked
+    expand = Hypothesize()
     questions = [q for q in dataset.questions[: args.limit or None] if not q.unanswerable]
     ranks: dict[str, int] = {}
     held = 0
@@ -69,8 +71,10 @@ def main() -> None:
         text = searched[q.id] if q.history else q.text
         if args.hypothetical:
             plain = _rank(engine, text, q.answers), _held(engine, text, q.answers)
-            passage = "".join(engine.llm.stream(hypothesis(text), 60)).strip()
-            text = f"{text} {passage}"
+            asked = text
+            if not q.history:  # a follow-up is searched as rewritten (rag/engine.py prepare)
+                text = expand(text, engine.retrieve(text), engine.llm)
+            passage = text[len(asked) :].strip()
         ranks[q.id] = _rank(engine, text, q.answers)
         holds = _held(engine, text, q.answers)
         held += holds
@@ -102,19 +106,6 @@ def _rank(engine: Engine, text: str, answers: tuple[str, ...]) -> int:
 def _held(engine: Engine, text: str, answers: tuple[str, ...]) -> bool:
     shown = " ".join(s.text for ev in engine.evidence(text) for s in ev.sentences)
     return contains_answer(shown, answers)
-
-
-def hypothesis(question: str) -> list[Message]:
-    """The prompt for a HyDE passage (docs/experiments/session18_hyde_eval.py uses it too)."""
-    return [
-        {
-            "role": "system",
-            "content": "You write one short passage, in English, from a technical document "
-            "or manual that would answer the question. Write the passage only, two sentences "
-            "at most.",
-        },
-        {"role": "user", "content": question},
-    ]
 
 
 if __name__ == "__main__":

@@ -74,6 +74,8 @@ class Tally:
 
 
 def run_case(engine: Engine, recorder: RecordingLLM, case: Case) -> Verdict:
+    # A question answered without the model must not be judged on the previous case's call.
+    recorder.last_prompt = recorder.last_reply = ""
     answer = engine.ask(case.question)
     return judge(case, answer, recorder.last_prompt, recorder.last_reply)
 
