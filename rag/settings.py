@@ -61,11 +61,12 @@ class RagSettings(LayerSettings):
         "costs its sentences' embeddings (~0.1 s a passage with the packaged embedder).",
     )
     hypothetical_search: bool = Field(
-        default=True,
+        default=False,
         description="Search the evidence with the question followed by a short passage the "
         "LLM writes as if it answered it (HyDE), when the question is in the language of its "
         "best passage and not a follow-up: finds answers worded unlike the question "
-        "(rag/hypothesis.py). Costs one short LLM call (~1.4-2 s on 2 cores) per such question.",
+        "(rag/hypothesis.py). Costs one short LLM call (~1.4-2 s on 2 cores) per such question. "
+        "Off by default: it lost the seed article's Dutch question (docs/EVAL.md).",
     )
     evidence_passages: int = Field(default=3, description="Passages the evidence comes from.")
     evidence_sentences: int = Field(default=7, description="Sentences given to the LLM at most.")
