@@ -5,6 +5,8 @@ Run with the project's venv (it needs llama-index's readers, pypdf, bs4 and docx
 
     .venv/bin/python eval/realdocs/verify.py
 
+eval/independent/verify.py runs the same `check` over its own set.
+
 Text is extracted by the product's own loader (`index.load.load_file`: PDFs page by page,
 a page's number being its page_label when that is all digits, else its 1-based index).
 Matching is case-insensitive on whitespace- and NFKC-normalised text (every run of whitespace
@@ -24,7 +26,9 @@ from functools import partial
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent.parent
 SPLITS = ("dev", "test")
+ID_PREFIX = "rd"
 KINDS = {"fact", "number", "crosslingual", "unanswerable", "followup", "why"}
 LANGS = {"en", "nl", "de"}
 KEYS = {
@@ -50,7 +54,8 @@ MIN_QUESTIONS_PER_DOC = 3
 # Strings whose presence in the named documents ("*" = all of docs/) would mean that an
 # unanswerable question is answered after all ("re:" marks a regular expression over the
 # normalised, lower-cased text). Keyed by the question.
-ABSENT: dict[str, tuple[str | list[str], list[str]]] = {
+Probes = dict[str, tuple[str | list[str], list[str]]]
+ABSENT: Probes = {
     "What windowBits value does deflateInit2() use by default?": (
         "*",
         ["windowBits", "window bits"],
@@ -151,13 +156,21 @@ def norm(text: str) -> str:
 
 def extract(path: Path) -> list[tuple[int | None, str]]:
     """[(page or None, text)] exactly as the product's loader produces it."""
-    sys.path.insert(0, str(HERE.parent.parent))
+    sys.path.insert(0, str(ROOT))
     from index.load import load_file
 
     return [(d.metadata.get("page"), d.text) for d in load_file(path)]
 
 
-def main() -> int:
+def check(
+    here: Path,
+    *,
+    splits: tuple[str, ...],
+    id_prefix: str,
+    doc_lang: dict[str, str],
+    absent: Probes,
+) -> int:
+    """Check {split}.jsonl in `here` against its docs/ and print counts; 1 on any problem."""
     logging.disable(logging.WARNING)  # pypdf's font warnings
     problems: list[str] = []
 
@@ -168,15 +181,15 @@ def main() -> int:
 
     def pages_of(rel: str) -> list[tuple[int | None, str]]:
         if rel not in cache:
-            cache[rel] = [(n, norm(t)) for n, t in extract(HERE / rel)]
+            cache[rel] = [(n, norm(t)) for n, t in extract(here / rel)]
         return cache[rel]
 
     def whole(rel: str) -> str:
         return " ".join(t for _, t in pages_of(rel))
 
     doc_files = sorted(
-        str(p.relative_to(HERE))
-        for p in (HERE / "docs").rglob("*")
+        str(p.relative_to(here))
+        for p in (here / "docs").rglob("*")
         if p.is_file() and not p.name.startswith(".")
     )
     for rel in doc_files:
@@ -190,8 +203,8 @@ def main() -> int:
     seen_probes: set[str] = set()
     per_doc: Counter[str] = Counter()
     stats: dict[str, dict[str, Counter]] = {}
-    for split in SPLITS:
-        path = HERE / f"{split}.jsonl"
+    for split in splits:
+        path = here / f"{split}.jsonl"
         kinds: Counter[str] = Counter()
         langs: Counter[str] = Counter()
         extra: Counter[str] = Counter()
@@ -216,8 +229,8 @@ def main() -> int:
             if unknown:
                 bad(f"unknown keys {sorted(unknown)}")
             rid, kind, lang = rec.get("id"), rec.get("kind"), rec.get("lang")
-            if not isinstance(rid, str) or not re.fullmatch(r"rd-\d{3}", rid):
-                bad("id must look like rd-001")
+            if not isinstance(rid, str) or not re.fullmatch(rf"{id_prefix}-\d{{3}}", rid):
+                bad(f"id must look like {id_prefix}-001")
             elif rid in seen_ids:
                 bad("duplicate id")
             seen_ids.add(rid)
@@ -267,13 +280,13 @@ def main() -> int:
                     bad(
                         "unanswerable needs answers == [], documents == [] and no answers_all/pages"
                     )
-                scope, absent = ABSENT.get(question, (None, None))
+                scope, probes = absent.get(question, (None, None))
                 if scope is None:
                     bad("unanswerable without an absence probe in verify.py")
                 else:
                     seen_probes.add(question)
                     targets = doc_files if scope == "*" else scope
-                    for s in absent:
+                    for s in probes:
                         for rel in targets:
                             text = whole(rel)
                             hit = re.search(s[3:], text) if s.startswith("re:") else norm(s) in text
@@ -291,7 +304,7 @@ def main() -> int:
             for a in answers + (answers_all or []):
                 if len(a.strip()) < 2 and not a.strip().isdigit():
                     bad(f"answer {a!r} is too short to judge by substring")
-            missing = [d for d in docs if not (HERE / d).is_file()]
+            missing = [d for d in docs if not (here / d).is_file()]
             if missing:
                 bad(f"documents not found: {missing}")
                 continue
@@ -318,7 +331,7 @@ def main() -> int:
                 bad(f"evidence not found verbatim in {docs}: {evidence[:80]!r}")
 
             # language of question vs documents
-            doc_langs = {DOC_LANG.get(d, "en") for d in docs}
+            doc_langs = {doc_lang.get(d, "en") for d in docs}
             if kind == "crosslingual":
                 if lang in doc_langs:
                     bad(f"crosslingual question in {lang} over documents in {sorted(doc_langs)}")
@@ -360,11 +373,11 @@ def main() -> int:
         if per_doc[rel] < MIN_QUESTIONS_PER_DOC:
             want = MIN_QUESTIONS_PER_DOC
             problems.append(f"{rel}: only {per_doc[rel]} questions (want >= {want})")
-    for q in ABSENT:
+    for q in absent:
         if q not in seen_probes:
             problems.append(f"verify.py has an absence probe for a question no record has: {q!r}")
 
-    for split in SPLITS:
+    for split in splits:
         s = stats[split]
         total = sum(s["kind"].values())
         print(f"{split}: {total} questions")
@@ -386,6 +399,10 @@ def main() -> int:
         return 1
     print("\nall records check out")
     return 0
+
+
+def main() -> int:
+    return check(HERE, splits=SPLITS, id_prefix=ID_PREFIX, doc_lang=DOC_LANG, absent=ABSENT)
 
 
 if __name__ == "__main__":
