@@ -216,17 +216,19 @@ class Engine:
     ) -> list[Evidence]:
         """`expand=False`: searched with `question` alone, without the model (a preview, a
         follow-up's rewrite)."""
-        hits = self._retrieve(question, scope)
+        hits, searched = self._retrieve(question, scope), question
         if expand:
             with stage("expand"):
-                expanded = self.steps.expand(question, hits, self.llm)
-            if expanded != question:
-                question, hits = expanded, self._retrieve(expanded, scope)
+                searched = self.steps.expand(question, hits, self.llm)
+            if searched != question:
+                hits = self._retrieve(searched, scope)
         # Document text that speaks to the model never reaches the prompt (rag/guard.py).
         with stage("screen"):
             hits = self.steps.screen(hits)
         with stage("select"):
-            return self.steps.select(question, hits)
+            # Scored against the question alone: the answerability floor is calibrated so, and
+            # the seed article's Dutch question fell under it when scored against its expansion.
+            return self.steps.select(searched, hits, question)
 
     def stream(
         self,

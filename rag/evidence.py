@@ -83,8 +83,13 @@ def select_evidence(
     max_sentences: int,
     margin: float = 0.06,
     following: int = 1,
+    judge_vec: np.ndarray | None = None,
 ) -> list[Evidence]:
     """Pick up to `max_sentences` sentences from the best `max_passages` passages.
+
+    Each Evidence's score is its best chosen sentence's similarity to `question_vec`, or to
+    `judge_vec` when given: the question as asked, when the sentences were chosen with it
+    expanded (the answerability floor is calibrated on similarity to the question alone).
 
     A sentence is kept when it is among the best overall and within `margin` of the best
     sentence, so weakly related padding does not reach the model. Passages keep their rank.
@@ -110,7 +115,9 @@ def select_evidence(
                 flat.append((i, s))
     if not flat:
         return []
-    scores = scorer.vectors([s.text for _, s in flat]) @ question_vec
+    vectors = scorer.vectors([s.text for _, s in flat])
+    scores = vectors @ question_vec
+    judged = scores if judge_vec is None else vectors @ judge_vec
     order = np.argsort(-scores)
     best = float(scores[order[0]])
     chosen: dict[int, list[tuple[Sentence, float]]] = {}
@@ -118,7 +125,7 @@ def select_evidence(
         if float(scores[idx]) < best - margin and chosen:
             break
         i, sentence = flat[idx]
-        chosen.setdefault(i, []).append((sentence, float(scores[idx])))
+        chosen.setdefault(i, []).append((sentence, float(judged[idx])))
     top = min(chosen)
     picked = {i: [s for s, _ in chosen[i]] for i in chosen}
     elsewhere = {s.text for i, group in picked.items() if i != top for s in group}

@@ -60,8 +60,9 @@ class Screen(Protocol):
 
 
 class Select(Protocol):
-    def __call__(self, question: str, hits: list[Hit]) -> list[Evidence]:
-        """The few sentences of the hits the prompt carries, by passage."""
+    def __call__(self, searched: str, hits: list[Hit], question: str) -> list[Evidence]:
+        """The few sentences of the hits the prompt carries, by passage: chosen with what
+        was searched, scored against the question (they differ when the search was expanded)."""
         ...
 
 
@@ -152,10 +153,11 @@ class EvidenceSelector:
         self.sentences = sentences
         self.margin = margin
 
-    def __call__(self, question: str, hits: list[Hit]) -> list[Evidence]:
-        vector = self.scorer.query_vector(question)
+    def __call__(self, searched: str, hits: list[Hit], question: str) -> list[Evidence]:
+        vector = self.scorer.query_vector(searched)
+        judge = None if question == searched else self.scorer.query_vector(question)
         return select_evidence(
-            vector, hits, self.scorer, self.passages, self.sentences, self.margin
+            vector, hits, self.scorer, self.passages, self.sentences, self.margin, judge_vec=judge
         )
 
 

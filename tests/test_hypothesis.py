@@ -62,6 +62,23 @@ def test_a_same_language_question_is_searched_with_the_answer_the_model_imagines
     assert answer.standalone_question == QUESTION
 
 
+def test_the_evidence_found_with_the_imagined_answer_is_scored_against_the_question(
+    rag_settings: RagSettings, manual: Path
+) -> None:
+    llm = ScriptedLLM([HYPOTHETICAL])
+    engine = _engine(rag_settings, manual, llm, on=True)
+    embedder = engine.embedder
+
+    prepared = engine.prepare(QUESTION)
+
+    # The answerability floor is calibrated on similarity to the question as asked.
+    (best,) = [ev for ev in prepared.evidence if ev.hit.chunk.source.endswith("priority.md")]
+    sentence = embedder.embed_passages([best.sentences[0].text])[0]
+    asked = float(sentence @ embedder.embed_query(QUESTION))
+    expanded = float(sentence @ embedder.embed_query(f"{QUESTION} {HYPOTHETICAL}"))
+    assert best.score == pytest.approx(asked) and abs(asked - expanded) > 0.01
+
+
 def test_without_the_imagined_answer_the_question_finds_the_passage_worded_like_it(
     rag_settings: RagSettings, manual: Path
 ) -> None:

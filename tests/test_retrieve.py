@@ -241,7 +241,7 @@ def test_the_evidence_margin_setting_decides_how_far_below_the_best_a_sentence_m
 
     def chosen(margin: float) -> list[str]:
         select = EvidenceSelector(scorer, passages=3, sentences=3, margin=margin)
-        return [s.text for ev in select(question, [hit]) for s in ev.sentences]
+        return [s.text for ev in select(question, [hit], question) for s in ev.sentences]
 
     # margin 0: only the best sentence (and the one after it) is kept; margin 1: all three.
     assert chosen(0.0) == [
