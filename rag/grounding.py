@@ -8,6 +8,8 @@ sentence cites: every number, and at least half of the names (names are translat
 then: "Italy" / "Italië"). A sentence that fails with its own citation but holds with another
 source given to the model is re-cited to that source; a sentence no source supports, or one
 that only says the question back, is dropped, and an answer left with nothing is no answer.
+Of a sentence no source supports, the longest opening that one does (cut before a "but", a
+"while" or a semicolon) stands alone: the model often adds a made-up clause to a right answer.
 A "yes" that only says the question back stands only when what it cites says so: a sentence
 holding the question's words, without a negation the question does not have.
 Paths, long options and underscored identifiers count as facts too, and every one must be
@@ -299,18 +301,21 @@ def ground(
         if unfounded_yes(claim.text, question, said):
             continue  # a yes the sources it cites do not say, or say the opposite of
         facts = _facts(claim.text, question)
-        cited = [n for n in claim.cites if n in sources]
         if facts.numbers or facts.names or facts.code:
             asserted += 1
-            cited = [n for n in cited if n in about]
-            holders = [n for n, text in sources.items() if n in about and facts.held_by(text)]
-            if not (cited and facts.held_by(" ".join(sources[n] for n in cited))):
-                if not holders:
-                    continue  # no source says this: the model's own knowledge, or a misreading
-                cited = holders[:1]
+            placed = _place(claim, facts, sources, about)
+            if placed is None:
+                # No source says this: the model's own knowledge, or a misreading. An opening
+                # that a source holds stands alone ("HHsed reads at most 50 lines, but the
+                # pattern space holds at most 500 bytes": no source says 500).
+                opening = _held_opening(claim, question, sources, about)
+                if opening is None:
+                    continue
+                claim, placed = opening
+            cited, holders = placed
             supported += 1
         else:
-            holders = list(sources)
+            cited, holders = [n for n in claim.cites if n in sources], list(sources)
         if cited:
             best = _supporting(claim.text, question, cited, holders, shown)
             kept.append(claim.text if best == list(claim.cites) else _cite(claim.text, best))
@@ -323,6 +328,46 @@ def ground(
     if not any(re.search(r"\w", MARKER.sub("", k)) for k in kept):
         return None
     return " ".join(kept)
+
+
+def _place(
+    claim: Claim, facts: _Facts, sources: dict[int, str], about: set[int]
+) -> tuple[list[int], list[int]] | None:
+    """The sources a claim with facts should cite and every source holding its facts: those
+    it cites when they hold them, else the first that does; None when no source does."""
+    cited = [n for n in claim.cites if n in sources and n in about]
+    holders = [n for n, text in sources.items() if n in about and facts.held_by(text)]
+    if cited and facts.held_by(" ".join(sources[n] for n in cited)):
+        return cited, holders
+    return (holders[:1], holders) if holders else None
+
+
+# Where a sentence's opening can stand alone: a semicolon, or a comma before a "but" or a
+# "while". Not before an "and", which as often ends a list ("/dev/null, /dev/zero, and
+# /dev/tty"): cut there, the list would read as complete.
+_CLAUSE_BREAK = re.compile(
+    r"\s*(?:;|,\s*(?:but|while|whereas|although|though|maar|terwijl|hoewel|aber|während|"
+    r"obwohl|mais|pero)\b)",
+    re.IGNORECASE,
+)
+
+
+def _held_opening(
+    claim: Claim, question: str, sources: dict[int, str], about: set[int]
+) -> tuple[Claim, tuple[list[int], list[int]]] | None:
+    """The longest opening of a claim, cut before a clause break, whose facts a source holds
+    (with its markers), and where it is placed; None when there is none."""
+    body = " ".join(MARKER.sub(" ", claim.text).split())
+    markers = "".join(m.group(0) for m in MARKER.finditer(claim.text))
+    for cut in reversed([m.start() for m in _CLAUSE_BREAK.finditer(body)]):
+        opening = body[:cut].rstrip(" ,")
+        facts = _facts(opening, question)
+        if facts.numbers or facts.names or facts.code:
+            part = Claim(f"{opening} {markers}." if markers else f"{opening}.", claim.cites)
+            placed = _place(part, facts, sources, about)
+            if placed is not None:
+                return part, placed
+    return None
 
 
 _YES = re.compile(r"\s*(?:yes|ja|oui|sí)\b[\s,.!:;]*", re.IGNORECASE)

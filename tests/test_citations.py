@@ -82,6 +82,20 @@ def test_a_reply_that_only_says_the_question_back_is_recognised() -> None:
     assert not restates_question("xz uses LZMA2 [1].", "Does xz use LZMA or LZMA2?")
 
 
+def test_an_opening_a_source_holds_stands_when_the_rest_of_the_sentence_is_made_up() -> None:
+    source = "HHsed will not read more than 50 lines into the pattern space via an N command."
+    q = "How many lines can HHsed read into the pattern space with N?"
+    answer = "HHsed reads at most 50 lines with N, but the pattern space holds 500 bytes [1]."
+    assert ground(answer, q, {1: source}) == "HHsed reads at most 50 lines with N [1]."
+    # Not cut before an "and", which as often ends a list: two of three would read as all.
+    q = "Which device files must exist under /dev?"
+    answer = "They are /dev/null, /dev/zero, and /dev/tty [1]."
+    assert ground(answer, q, {1: "The devices /dev/null and /dev/zero must exist."}) is None
+    # Nothing before the break that a source holds: the sentence goes, as before.
+    answer = "HHsed reads 70 lines, but it holds 500 bytes [1]."
+    assert ground(answer, q, {1: source}) is None
+
+
 def test_grounding_drops_sentences_that_only_say_the_question_back() -> None:
     sources = {1: "The default format is 2.0; the old format is 0.939000."}
     q = "What is the default archive format of dpkg-deb?"
