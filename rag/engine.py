@@ -350,8 +350,9 @@ class Engine:
         draft = ""
         asked_model = time.perf_counter()
         first: float | None = None
+        read = [" ".join(s.text for s in ev.sentences) for ev in evidence]
         for piece in steps.generate(
-            self.llm, messages, asked, language, self.settings.max_answer_tokens
+            self.llm, messages, asked, language, self.settings.max_answer_tokens, read
         ):
             if isinstance(piece, Draft):
                 draft = piece.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -106,6 +107,30 @@ def foreign_words(reply: str, expected: str) -> list[str]:
         top = values[0]
         mine = next((v.value for v in values if _code(v.language) == expected), 0.0)
         if _code(top.language) != expected and top.value >= 0.9 and mine < 0.05:
+            out.append(word)
+    return out
+
+
+def copied_words(
+    reply: str, expected: str, sources: Sequence[str], question: str = ""
+) -> list[str]:
+    """Words the reply copied from a source in another language than `expected` that lingua
+    gives `expected` almost no chance ("rampzalige financial situation", "a new Apollo
+    ruimtepak"): left untranslated, though lingua is not sure enough of the single word to
+    call it foreign (`foreign_words`). Words of the question are the asker's own."""
+    foreign = [text for text in sources if passage_language(text) not in (None, expected)]
+    if not foreign:
+        return []
+    copied = {w.lower() for text in foreign for w in _PLAIN_WORD.findall(text)}
+    asked = {w.lower() for w in _PLAIN_WORD.findall(question)}
+    detector = _detector()
+    out = []
+    for word in _prose_words(reply):
+        low = word.lower()
+        if len(word) < 6 or low not in copied or low in asked:
+            continue
+        values = detector.compute_language_confidence_values(word)
+        if next((v.value for v in values if _code(v.language) == expected), 0.0) < 0.05:
             out.append(word)
     return out
 

@@ -15,7 +15,7 @@ output are the Protocol below; the defaults are built from settings by `default_
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -27,7 +27,13 @@ from rag.evidence import Evidence, SentenceScorer, select_evidence
 from rag.grounding import ground, restates_question
 from rag.guard import screen_hits
 from rag.hypothesis import Hypothesize, keep_question
-from rag.language import confident_language, foreign_words, is_in_language, language_name
+from rag.language import (
+    confident_language,
+    copied_words,
+    foreign_words,
+    is_in_language,
+    language_name,
+)
 from rag.llm import LLM, Message
 from rag.prompt import CANNOT_ANSWER_PHRASE, NOT_IN_LANGUAGE, TRANSLATE, WRITE_OUT
 from rag.retrieve import HybridRetriever, RetrievalWeights
@@ -88,7 +94,13 @@ class Draft:
 
 class Generate(Protocol):
     def __call__(
-        self, llm: LLM, messages: list[Message], question: str, language: str, max_tokens: int
+        self,
+        llm: LLM,
+        messages: list[Message],
+        question: str,
+        language: str,
+        max_tokens: int,
+        sources: Sequence[str] = (),
     ) -> Iterator[str | Draft]:
         """Stream the reply's pieces as the model writes them, then the Draft."""
         ...
@@ -196,13 +208,19 @@ class Answerability:
 
 
 def generate(
-    llm: LLM, messages: list[Message], question: str, language: str, max_tokens: int
+    llm: LLM,
+    messages: list[Message],
+    question: str,
+    language: str,
+    max_tokens: int,
+    sources: Sequence[str] = (),
 ) -> Iterator[str | Draft]:
     """The model's reply, asked again when it has no answer in it ("[2]", "The maximum is
     [1].", the question said back as a statement) or is in the sources' language instead of
-    the asker's: the small model does each now and then, and writes the answer out (or
-    translates it) when told. A written-out answer may still be in the wrong language, so it
-    can then be asked for a translation; each kind of re-ask is made once at most.
+    the asker's, whole or in words copied from `sources` (the evidence the model read): the
+    small model does each now and then, and writes the answer out (or translates it) when
+    told. A written-out answer may still be in the wrong language, so it can then be asked
+    for a translation; each kind of re-ask is made once at most.
     """
     pieces: list[str] = []
     for piece in llm.stream(messages, max_tokens):
@@ -210,7 +228,9 @@ def generate(
         yield piece
     reply = "".join(pieces)
     asked_for: set[str] = set()
-    while (follow_up := _follow_up(question, reply, language)) and follow_up not in asked_for:
+    while (
+        follow_up := _follow_up(question, reply, language, sources)
+    ) and follow_up not in asked_for:
         asked_for.add(follow_up)
         messages = [
             *messages,
@@ -226,18 +246,22 @@ def generate(
     yield Draft(reply)
 
 
-def _follow_up(question: str, reply: str, language: str) -> str | None:
+def _follow_up(question: str, reply: str, language: str, sources: Sequence[str] = ()) -> str | None:
     """What to ask the model after `reply`, when it did not answer in full; else None."""
     if cite.is_bare_marker(reply) or restates_question(reply, question):
         return WRITE_OUT.format(language=language)
     if abstain.is_abstention(reply):
         return None
     expected = confident_language(question)
-    if expected and not is_in_language(reply, expected):
+    if not expected:
+        return None
+    copied = copied_words(reply, expected, sources, question)
+    if copied or not is_in_language(reply, expected):
         # Named, the words left in the sources' language get translated; asked only to
         # "write that answer in English", the model returns "the Italian luchtvaartbedrijf".
         name = language_name(expected)
-        words = ", ".join(f'"{w}"' for w in foreign_words(reply, expected)[:3])
+        left = list(dict.fromkeys(foreign_words(reply, expected) + copied))
+        words = ", ".join(f'"{w}"' for w in left[:3])
         return TRANSLATE.format(language=name) + (
             NOT_IN_LANGUAGE.format(words=words, language=name) if words else ""
         )

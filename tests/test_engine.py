@@ -286,6 +286,32 @@ def test_a_word_left_in_the_sources_language_is_named_when_the_translation_is_as
     assert "aviation company" in answer.draft and "luchtvaartbedrijf" not in answer.draft
 
 
+def test_a_word_copied_untranslated_from_a_source_is_asked_to_be_translated(
+    tmp_path: Path, rag_settings: RagSettings, embedder: HashEmbedder, llm: ScriptedLLM
+) -> None:
+    (tmp_path / "polonia.txt").write_text(
+        "Polonia degradeerde in 2013 uit de hoogste klasse vanwege een rampzalige financiële "
+        "situatie.\n",
+        encoding="utf-8",
+    )
+    index_paths([tmp_path / "polonia.txt"], rag_settings.index, embedder=embedder)
+    engine = Engine(rag_settings, embedder=embedder, llm=llm)
+    # "rampzalige" is not surely Dutch to lingua on its own, so the reply reads as English;
+    # but it is copied from the Dutch source and is no English word.
+    llm.enqueue(
+        "Polonia was relegated in 2013 due to its rampzalige financial situation [1].",
+        "Polonia was relegated in 2013 due to its disastrous financial situation [1].",
+    )
+    answer = engine.ask("Why was Polonia relegated in 2013?")
+    assert '"rampzalige" is not English' in llm.prompts[1][-1]["content"]
+    assert "disastrous" in answer.text and len(llm.prompts) == 2
+    # A word the source holds that is English too is not asked about ("situatie" is not
+    # "situation"; "Polonia" is a name).
+    llm.enqueue("Polonia was relegated in 2013 due to its financial situation [1].")
+    engine.ask("Why was Polonia relegated in 2013?")
+    assert len(llm.prompts) == 3
+
+
 def test_a_bare_marker_then_a_reply_in_the_wrong_language_is_asked_for_a_translation(
     engine: Engine, llm: ScriptedLLM
 ) -> None:
