@@ -18,8 +18,8 @@ An answer meets the rules in this order:
 2. **The model's own refusal** (`is_abstention`, from rag/citations.py).
 3. **Grounding** (rag/grounding.py): every sentence of the answer must be held by the source it
    cites (its names and numbers in that source); a sentence that is not is re-cited, cut to
-   the opening a source holds, or dropped,
-   and a question that asks for a quantity, version or date needs a number in what is left.
+   the opening a source holds, or dropped, and a question that asks for a quantity, version
+   or date needs a number in what is left.
 
 `CALIBRATIONS` is the one table of calibrated thresholds; docs/EVAL.md describes how they were
 measured and refers here for the values.
