@@ -58,18 +58,28 @@ class HybridRetriever:
             pool = self.store.search(vector, max(k, w.candidates), sources)
         if not pool:
             return []
-        hits = {h.chunk.id: h for h in pool}
+        # The same text stored twice (one file copied into two indexed folders) is one
+        # candidate: three copies of one passage would otherwise be the whole evidence.
+        kept: dict[str, str] = {}  # chunk text -> the id that stands for it
+        for h in pool:
+            kept.setdefault(h.chunk.text, h.chunk.id)
+        hits = {h.chunk.id: h for h in pool if kept[h.chunk.text] == h.chunk.id}
         score = {cid: h.score for cid, h in hits.items()}
         if self.keywords is not None:
             floor = min(score.values())  # a keyword-only hit ranks as the weakest dense one
             with stage("keywords"):  # refreshed when the store changed, then searched
                 matches = self.keywords.current().search(question, w.candidates, sources)
             top = matches[0].score if matches else 0.0
+            scored: set[str] = set()
             for m in matches:
-                if m.chunk.id not in hits:
-                    hits[m.chunk.id] = Hit(m.chunk, floor)
-                    score[m.chunk.id] = floor
-                score[m.chunk.id] += w.keyword_weight * m.score / top
+                cid = kept.setdefault(m.chunk.text, m.chunk.id)
+                if cid in scored:
+                    continue  # a copy of a text already scored
+                scored.add(cid)
+                if cid not in hits:
+                    hits[cid] = Hit(m.chunk, floor)
+                    score[cid] = floor
+                score[cid] += w.keyword_weight * m.score / top
         bonus = self._crosslingual(question, hits) if w.crosslingual else {}
         for cid, b in bonus.items():
             score[cid] += b

@@ -382,3 +382,24 @@ def test_the_language_bonus_moves_nothing_when_question_and_passages_share_a_lan
     retriever = _dense_only([Hit(a, 0.84), Hit(b, 0.83)], 0.04)
     hits = retriever("Welche Datei nennt die Archive, aus denen APT Pakete holt?", 2)
     assert [h.chunk.id for h in hits] == ["a", "b"]
+
+
+def test_a_file_indexed_from_two_folders_is_one_candidate_per_passage(
+    tmp_path: Path, seeds: Path, rag_settings: RagSettings, embedder: HashEmbedder
+) -> None:
+    copies = []
+    for name in ("downloads", "documents"):
+        folder = tmp_path / name
+        folder.mkdir()
+        for f in seeds.iterdir():
+            (folder / f.name).write_bytes(f.read_bytes())
+        copies.append(folder)
+    index_paths(copies, rag_settings.index, embedder=embedder)
+    engine = Engine(rag_settings, embedder=embedder, llm=ScriptedLLM())
+
+    hits = engine.retrieve("Welk Italiaans bedrijf heeft Baykar overgenomen?")
+
+    # Each passage once, so the evidence comes from as many places as with one copy.
+    assert len(hits) == rag_settings.top_k
+    assert len({h.chunk.text for h in hits}) == len(hits)
+    assert len(engine.evidence("Welk Italiaans bedrijf heeft Baykar overgenomen?")) > 1
